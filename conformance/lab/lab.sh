@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The namespace lab of DESIGN.md.
+#   lab.sh up PREFIX    create PREFIXgw, PREFIXwan, PREFIXlan1, PREFIXlan2
+#   lab.sh down PREFIX  delete them
+#
+#   PREFIXwan   eth0 203.0.113.2/24 + .3/24, 2001:db8:ffff::2/64   (the upstream; no route to the LAN)
+#   PREFIXgw    wan0 203.0.113.1/24, 2001:db8:ffff::1/64, default via 203.0.113.2
+#               br-lan 192.168.77.1/24, 2001:db8:77::1/64 (a bridge, as on a home router)
+#               forwarding on, masquerade out of wan0; the daemon adds the rest
+#   PREFIXlan1  eth0 192.168.77.10/24, 2001:db8:77::10/64
+#   PREFIXlan2  eth0 192.168.77.11/24, 2001:db8:77::11/64
+# Links are created inside the namespaces, so labs with different prefixes never collide.
+set -euo pipefail
+
+cmd=${1:?usage: lab.sh up|down PREFIX}
+p=${2:-pm-}
+gw=${p}gw wan=${p}wan lan1=${p}lan1 lan2=${p}lan2
+
+down() {
+  for ns in "$gw" "$wan" "$lan1" "$lan2"; do
+    ip netns del "$ns" 2>/dev/null || true
+  done
+}
+
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+up() {
+  down
+  for ns in "$gw" "$wan" "$lan1" "$lan2"; do
+    ip netns add "$ns"
+    nsx "$ns" ip link set lo up
+  done
+
+  ip link add wan0 netns "$gw" type veth peer eth0 netns "$wan"
+  nsx "$gw" ip link add br-lan type bridge
+  nsx "$gw" ip link set br-lan up
+  local i=1
+  for host in "$lan1" "$lan2"; do
+    ip link add "lan$i" netns "$gw" type veth peer eth0 netns "$host"
+    nsx "$gw" ip link set "lan$i" master br-lan up
+    i=$((i + 1))
+  done
+
+  nsx "$wan" ip addr add 203.0.113.2/24 dev eth0
+  nsx "$wan" ip addr add 203.0.113.3/24 dev eth0
+  nsx "$wan" ip -6 addr add 2001:db8:ffff::2/64 dev eth0 nodad
+  nsx "$wan" ip link set eth0 up
+
+  nsx "$gw" ip addr add 203.0.113.1/24 dev wan0
+  nsx "$gw" ip -6 addr add 2001:db8:ffff::1/64 dev wan0 nodad
+  nsx "$gw" ip link set wan0 up
+  nsx "$gw" ip route add default via 203.0.113.2 dev wan0
+  nsx "$gw" ip -6 route add default via 2001:db8:ffff::2 dev wan0
+  nsx "$gw" ip addr add 192.168.77.1/24 dev br-lan
+  nsx "$gw" ip -6 addr add 2001:db8:77::1/64 dev br-lan nodad
+  nsx "$gw" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+  nsx "$gw" nft -f - <<'NFT'
+table ip lab_masq {
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "wan0" masquerade
+  }
+}
+NFT
+
+  local n=10
+  for host in "$lan1" "$lan2"; do
+    nsx "$host" ip addr add "192.168.77.$n/24" dev eth0
+    nsx "$host" ip -6 addr add "2001:db8:77::$n/64" dev eth0 nodad
+    nsx "$host" ip link set eth0 up
+    nsx "$host" ip route add default via 192.168.77.1
+    nsx "$host" ip -6 route add default via 2001:db8:77::1
+    n=$((n + 1))
+  done
+
+  # Wait until both bridge ports forward, so the first packets are not lost.
+  for _ in $(seq 1 50); do
+    [ "$(nsx "$gw" bridge link show | grep -c 'state forwarding')" -ge 2 ] && return 0
+    sleep 0.1
+  done
+  echo "lab.sh: the LAN bridge did not start forwarding" >&2
+  return 1
+}
+
+case "$cmd" in
+  up) up ;;
+  down) down ;;
+  *) echo "usage: lab.sh up|down PREFIX" >&2; exit 2 ;;
+esac

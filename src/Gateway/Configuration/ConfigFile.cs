@@ -1,0 +1,247 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using PortMapper.Gateway.Leases;
+using PortMapper.KernelBackend;
+
+namespace PortMapper.Gateway.Configuration;
+
+/// <summary>
+/// Reads the JSON configuration file over a <see cref="GatewaySettings"/>. Every problem is collected, so one
+/// run reports them all; an unknown key is a problem (it is usually a typo of a known one).
+/// </summary>
+public static partial class ConfigFile
+{
+    public static GatewaySettings Read(string text, GatewaySettings settings, List<string> errors)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException e)
+        {
+            errors.Add($"config: not valid JSON: {e.Message}");
+            return settings;
+        }
+
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                errors.Add("config: the top level must be an object");
+                return settings;
+            }
+
+            foreach (JsonProperty p in document.RootElement.EnumerateObject())
+            {
+                settings = ReadTopLevel(p, settings, errors);
+            }
+        }
+
+        return settings;
+    }
+
+    private static GatewaySettings ReadTopLevel(JsonProperty p, GatewaySettings s, List<string> errors)
+    {
+        string path = p.Name;
+        JsonElement v = p.Value;
+        switch (p.Name)
+        {
+            case "wan":
+                return String(v, path, errors) is { } wan ? s with { Wan = wan } : s;
+            case "lan":
+                return s with { Lan = Array(v, path, errors).Select((e, i) => String(e, $"{path}[{i}]", errors)).OfType<string>().ToList() };
+            case "stateDir":
+                return String(v, path, errors) is { } dir ? s with { StateDirectory = dir } : s;
+            case "logLevel":
+                return String(v, path, errors) is { } level ? s with { LogLevel = level } : s;
+            case "secureMode":
+                return Bool(v, path, errors) is { } secure ? s with { SecureMode = secure } : s;
+            case "maxLifetime":
+                return Integer(v, path, 60, int.MaxValue, errors) is { } life ? s with { MaxLifetimeSeconds = (uint)life } : s;
+            case "maxLeasesPerClient":
+                return Integer(v, path, 1, 65535, errors) is { } quota ? s with { MaxLeasesPerClient = (int)quota } : s;
+            case "reservedPorts":
+                return s with { ReservedPorts = Array(v, path, errors).Select((e, i) => Range(e, $"{path}[{i}]", errors)).OfType<PortRange>().ToList() };
+            case "rules":
+                return s with { Rules = Array(v, path, errors).Select((e, i) => Rule(e, $"{path}[{i}]", errors)).OfType<PolicyRule>().ToList() };
+            case "firewall":
+                foreach (JsonProperty f in Object(v, path, errors))
+                {
+                    string fp = $"{path}.{f.Name}";
+                    s = f.Name switch
+                    {
+                        "mode" => String(f.Value, fp, errors) switch
+                        {
+                            "standalone" => s with { FirewallMode = FirewallMode.Standalone },
+                            "integrate" => s with { FirewallMode = FirewallMode.Integrate },
+                            null => s,
+                            var other => Fail(s, errors, $"{fp}: '{other}' is not 'standalone' or 'integrate'"),
+                        },
+                        "table" => String(f.Value, fp, errors) is { } table && CheckTableName(table, fp, errors) ? s with { TableName = table } : s,
+                        _ => Unknown(s, errors, fp),
+                    };
+                }
+
+                return s;
+            case "natPmp":
+                foreach (JsonProperty f in Object(v, path, errors))
+                {
+                    string fp = $"{path}.{f.Name}";
+                    s = f.Name == "enabled" ? (Bool(f.Value, fp, errors) is { } on ? s with { NatPmpEnabled = on } : s) : Unknown(s, errors, fp);
+                }
+
+                return s;
+            case "rateLimit":
+                foreach (JsonProperty f in Object(v, path, errors))
+                {
+                    string fp = $"{path}.{f.Name}";
+                    s = f.Name switch
+                    {
+                        "perSecond" => Number(f.Value, fp, errors) is { } rate ? s with { RateLimitPerSecond = rate } : s,
+                        "burst" => Integer(f.Value, fp, 1, 1_000_000, errors) is { } burst ? s with { RateLimitBurst = (int)burst } : s,
+                        _ => Unknown(s, errors, fp),
+                    };
+                }
+
+                return s;
+            case "persistence":
+                foreach (JsonProperty f in Object(v, path, errors))
+                {
+                    string fp = $"{path}.{f.Name}";
+                    s = f.Name == "fsync" ? (Bool(f.Value, fp, errors) is { } sync ? s with { Fsync = sync } : s) : Unknown(s, errors, fp);
+                }
+
+                return s;
+            default:
+                return Unknown(s, errors, path);
+        }
+    }
+
+    private static PolicyRule? Rule(JsonElement e, string path, List<string> errors)
+    {
+        bool? allow = null;
+        PortRange? external = null;
+        PortRange? internalPorts = null;
+        IPNetwork? network = null;
+        int before = errors.Count;
+        foreach (JsonProperty f in Object(e, path, errors))
+        {
+            string fp = $"{path}.{f.Name}";
+            switch (f.Name)
+            {
+                case "action":
+                    allow = String(f.Value, fp, errors) switch
+                    {
+                        "allow" => true,
+                        "deny" => false,
+                        null => null,
+                        var other => Fail<bool?>(null, errors, $"{fp}: '{other}' is not 'allow' or 'deny'"),
+                    };
+                    break;
+                case "externalPorts":
+                    external = Range(f.Value, fp, errors);
+                    break;
+                case "internalPorts":
+                    internalPorts = Range(f.Value, fp, errors);
+                    break;
+                case "internalAddress":
+                    if (String(f.Value, fp, errors) is { } cidr)
+                    {
+                        if (IPNetwork.TryParse(cidr, out IPNetwork parsed))
+                        {
+                            network = parsed;
+                        }
+                        else
+                        {
+                            errors.Add($"{fp}: '{cidr}' is not an address prefix such as 192.168.1.0/24 (host bits must be zero)");
+                        }
+                    }
+
+                    break;
+                default:
+                    Unknown(0, errors, fp);
+                    break;
+            }
+        }
+
+        if (allow is null && errors.Count == before)
+        {
+            errors.Add($"{path}.action: required ('allow' or 'deny')");
+        }
+
+        if (errors.Count != before || allow is null)
+        {
+            return null;
+        }
+
+        return new PolicyRule(
+            allow.Value,
+            external ?? new PortRange(1, 65535),
+            network ?? new IPNetwork(IPAddress.Any, 0),
+            internalPorts ?? new PortRange(1, 65535));
+    }
+
+    private static PortRange? Range(JsonElement e, string path, List<string> errors)
+    {
+        string text = e.ValueKind == JsonValueKind.Number ? e.GetRawText() : String(e, path, errors) ?? string.Empty;
+        if (e.ValueKind is not (JsonValueKind.Number or JsonValueKind.String))
+        {
+            return null;
+        }
+
+        if (PortRange.TryParse(text, out PortRange range, out string error))
+        {
+            return range;
+        }
+
+        errors.Add($"{path}: {error}");
+        return null;
+    }
+
+    private static bool CheckTableName(string name, string path, List<string> errors)
+    {
+        if (TableNamePattern().IsMatch(name))
+        {
+            return true;
+        }
+
+        errors.Add($"{path}: '{name}' is not a table name (letters, digits and _, at most 32)");
+        return false;
+    }
+
+    private static string? String(JsonElement e, string path, List<string> errors) =>
+        e.ValueKind == JsonValueKind.String ? e.GetString() : Fail<string?>(null, errors, $"{path}: expected a string");
+
+    private static bool? Bool(JsonElement e, string path, List<string> errors) =>
+        e.ValueKind is JsonValueKind.True or JsonValueKind.False ? e.GetBoolean() : Fail<bool?>(null, errors, $"{path}: expected true or false");
+
+    private static long? Integer(JsonElement e, string path, long min, long max, List<string> errors) =>
+        e.ValueKind == JsonValueKind.Number && e.TryGetInt64(out long n) && n >= min && n <= max
+            ? n
+            : Fail<long?>(null, errors, $"{path}: expected a whole number from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}");
+
+    private static double? Number(JsonElement e, string path, List<string> errors) =>
+        e.ValueKind == JsonValueKind.Number && e.TryGetDouble(out double n) && n > 0
+            ? n
+            : Fail<double?>(null, errors, $"{path}: expected a number above 0");
+
+    private static IEnumerable<JsonElement> Array(JsonElement e, string path, List<string> errors) =>
+        e.ValueKind == JsonValueKind.Array ? e.EnumerateArray().ToList() : Fail<IEnumerable<JsonElement>>([], errors, $"{path}: expected an array");
+
+    private static IEnumerable<JsonProperty> Object(JsonElement e, string path, List<string> errors) =>
+        e.ValueKind == JsonValueKind.Object ? e.EnumerateObject().ToList() : Fail<IEnumerable<JsonProperty>>([], errors, $"{path}: expected an object");
+
+    private static T Unknown<T>(T value, List<string> errors, string path) => Fail(value, errors, $"{path}: unknown key");
+
+    private static T Fail<T>(T value, List<string> errors, string message)
+    {
+        errors.Add(message);
+        return value;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_]{1,32}$")]
+    private static partial Regex TableNamePattern();
+}

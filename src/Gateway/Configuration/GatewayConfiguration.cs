@@ -1,0 +1,112 @@
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using PortMapper.Gateway.Leases;
+using PortMapper.Gateway.Network;
+using PortMapper.Protocols.NatPmp;
+
+namespace PortMapper.Gateway.Configuration;
+
+/// <summary>Turns settings into <see cref="GatewayOptions"/>, checking them against the machine's interfaces.</summary>
+public static partial class GatewayConfiguration
+{
+    private static readonly string[] s_logLevels = ["verbose", "debug", "information", "warning", "error", "fatal"];
+
+    /// <summary>Ports the gateway itself listens on; never handed out as external ports.</summary>
+    public static readonly IReadOnlyList<ushort> OwnPorts = [NatPmpCodec.ClientPort, NatPmpCodec.ServerPort, 1900, 5000, 8470];
+
+    public static GatewayOptions? Resolve(GatewaySettings settings, INetworkInventory inventory, List<string> errors)
+    {
+        if (!s_logLevels.Contains(settings.LogLevel.ToLowerInvariant()))
+        {
+            errors.Add($"logLevel: '{settings.LogLevel}' is not one of {string.Join(", ", s_logLevels)}");
+        }
+
+        if (string.IsNullOrWhiteSpace(settings.StateDirectory) || !Path.IsPathFullyQualified(settings.StateDirectory))
+        {
+            errors.Add($"stateDir: '{settings.StateDirectory}' is not an absolute path");
+        }
+
+        IReadOnlyList<NetworkInterfaceInfo> interfaces = inventory.Interfaces();
+        string? wan = settings.Wan ?? inventory.DefaultRouteInterface();
+        if (wan is null)
+        {
+            errors.Add("wan: no interface given and there is no IPv4 default route to take it from");
+        }
+        else if (CheckInterface(wan, "wan", interfaces, errors) is null)
+        {
+            wan = null;
+        }
+
+        var lans = new List<LanInterface>();
+        IEnumerable<string> lanNames = settings.Lan.Count > 0
+            ? settings.Lan
+            : interfaces.Where(i => i.IsUp && !i.IsLoopback && i.Name != wan && i.Addresses.Any(IsIPv4)).Select(i => i.Name);
+        foreach (string name in lanNames)
+        {
+            if (CheckInterface(name, "lan", interfaces, errors) is not { } info)
+            {
+                continue;
+            }
+
+            if (name == wan)
+            {
+                errors.Add($"lan: '{name}' is the WAN interface");
+            }
+            else if (!info.Addresses.Any(IsIPv4))
+            {
+                errors.Add($"lan: '{name}' has no IPv4 address");
+            }
+            else
+            {
+                lans.Add(new LanInterface(name, info.Addresses));
+            }
+        }
+
+        if (lans.Count == 0 && settings.Lan.Count == 0)
+        {
+            errors.Add("lan: no interface given and no other interface is up with an IPv4 address");
+        }
+
+        var reserved = new HashSet<ushort>(OwnPorts);
+        foreach (PortRange range in settings.ReservedPorts)
+        {
+            for (int p = range.Low; p <= range.High; p++)
+            {
+                reserved.Add((ushort)p);
+            }
+        }
+
+        if (errors.Count > 0 || wan is null)
+        {
+            return null;
+        }
+
+        Policy policy = settings.Rules is { } rules
+            ? new Policy(rules)
+            : Policy.ForLanSubnets(lans.SelectMany(l => l.IPv4).Select(a => a.Subnet).Distinct());
+        return new GatewayOptions(settings, wan, lans, policy, reserved);
+    }
+
+    private static NetworkInterfaceInfo? CheckInterface(string name, string key, IReadOnlyList<NetworkInterfaceInfo> interfaces, List<string> errors)
+    {
+        if (!InterfaceNamePattern().IsMatch(name))
+        {
+            errors.Add($"{key}: '{name}' is not an interface name");
+            return null;
+        }
+
+        NetworkInterfaceInfo? info = interfaces.FirstOrDefault(i => i.Name == name);
+        if (info is null)
+        {
+            errors.Add($"{key}: interface '{name}' does not exist");
+        }
+
+        return info;
+    }
+
+    private static bool IsIPv4(InterfaceAddress a) => a.Address.AddressFamily == AddressFamily.InterNetwork;
+
+    /// <summary>Linux names: at most 15 characters, none of them space, '/', ':' or quotes.</summary>
+    [GeneratedRegex("^[A-Za-z0-9_.@-]{1,15}$")]
+    private static partial Regex InterfaceNamePattern();
+}

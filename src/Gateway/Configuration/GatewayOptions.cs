@@ -1,0 +1,18 @@
+using PortMapper.Gateway.Leases;
+using PortMapper.Gateway.Network;
+using PortMapper.KernelBackend;
+
+namespace PortMapper.Gateway.Configuration;
+
+/// <summary>The validated configuration the daemon runs with.</summary>
+public sealed record GatewayOptions(
+    GatewaySettings Settings,
+    string WanInterface,
+    IReadOnlyList<LanInterface> LanInterfaces,
+    Policy Policy,
+    IReadOnlySet<ushort> ReservedPorts)
+{
+    public FirewallOptions Firewall => new(Settings.TableName, Settings.FirewallMode, WanInterface, [.. LanInterfaces.Select(l => l.Name)]);
+
+    public LeaseTableOptions LeaseTable => new(Settings.MaxLifetimeSeconds, Settings.MaxLeasesPerClient, Settings.SecureMode, ReservedPorts);
+}

@@ -1,0 +1,42 @@
+using PortMapper.Gateway.Leases;
+using PortMapper.KernelBackend;
+
+namespace PortMapper.Gateway.Configuration;
+
+/// <summary>
+/// Settings as written: embedded defaults, overridden by the JSON file, overridden by command-line flags.
+/// Interfaces are names here; <see cref="GatewayConfiguration"/> resolves them against the machine.
+/// </summary>
+public sealed record GatewaySettings
+{
+    public string? Wan { get; init; }
+
+    public IReadOnlyList<string> Lan { get; init; } = [];
+
+    public string StateDirectory { get; init; } = "/var/lib/portmapper";
+
+    public string LogLevel { get; init; } = "information";
+
+    public FirewallMode FirewallMode { get; init; } = FirewallMode.Standalone;
+
+    public string TableName { get; init; } = "portmapper";
+
+    public bool NatPmpEnabled { get; init; } = true;
+
+    public bool SecureMode { get; init; } = true;
+
+    public uint MaxLifetimeSeconds { get; init; } = 86400;
+
+    public int MaxLeasesPerClient { get; init; } = 128;
+
+    public double RateLimitPerSecond { get; init; } = 50;
+
+    public int RateLimitBurst { get; init; } = 100;
+
+    public bool Fsync { get; init; } = true;
+
+    public IReadOnlyList<PortRange> ReservedPorts { get; init; } = [];
+
+    /// <summary>Null: the default policy (each LAN subnet may map 1024-65535 to 1024-65535).</summary>
+    public IReadOnlyList<PolicyRule>? Rules { get; init; }
+}

@@ -1,0 +1,10 @@
+namespace PortMapper.Gateway.Engine;
+
+internal enum EngineWorkKind : byte
+{
+    Mapping,
+    Revoke,
+    ExternalAddress,
+    Sweep,
+    Rebuild,
+}

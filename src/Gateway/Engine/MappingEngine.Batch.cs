@@ -1,0 +1,225 @@
+using System.Net;
+using PortMapper.Gateway.Leases;
+using PortMapper.Gateway.Logging;
+using PortMapper.Gateway.Network;
+using PortMapper.Gateway.Status;
+using PortMapper.KernelBackend;
+using PortMapper.Protocols.Mapping;
+
+namespace PortMapper.Gateway.Engine;
+
+public sealed partial class MappingEngine
+{
+    private void ProcessBatch()
+    {
+        DateTimeOffset now = _time.GetUtcNow();
+        bool rebuild = false;
+        lock (_tableLock)
+        {
+            foreach (EngineWork work in _batch)
+            {
+                switch (work.Kind)
+                {
+                    case EngineWorkKind.Mapping:
+                        work.Outcome = _table.Execute(work.Command, now, _changes);
+                        break;
+                    case EngineWorkKind.Revoke:
+                        work.Succeeded = _table.Remove(work.LeaseId, _changes);
+                        break;
+                    case EngineWorkKind.Sweep:
+                        _table.RemoveExpired(now, _changes);
+                        break;
+                    case EngineWorkKind.ExternalAddress:
+                        work.Succeeded = ChangeExternalAddress(work.Address, now);
+                        break;
+                    case EngineWorkKind.Rebuild:
+                        rebuild = true;
+                        work.Succeeded = true;
+                        break;
+                }
+            }
+        }
+
+        // Durable first: once the journal has it, a crash cannot lose what is about to be acknowledged.
+        _store.Record(_changes);
+        _store.Flush();
+        if (rebuild)
+        {
+            if (!_kernel.IsIntact())
+            {
+                Log.TableLost(_logger, _options.Settings.TableName, _table.Count);
+            }
+
+            Rebuild(now);
+        }
+        else
+        {
+            ApplyToKernel(now);
+        }
+
+        LogChanges(now);
+        if (_store.ShouldCompact(_table.Count))
+        {
+            _store.Compact(_table.Leases, _state.Current.EpochStart, _state.Current.ExternalAddress, _table.NextId);
+            Log.Compacted(_logger, _table.Count);
+        }
+
+        foreach (EngineWork work in _batch)
+        {
+            work.Reply?.Invoke(work.Outcome);
+            work.Done?.TrySetResult(work.Succeeded);
+        }
+
+        if (_state.Current.LeaseCount != _table.Count)
+        {
+            _state.Update(_state.Current with { LeaseCount = _table.Count });
+        }
+
+        _batch.Clear();
+        _changes.Clear();
+    }
+
+    private void ApplyToKernel(DateTimeOffset now)
+    {
+        _firewallChanges.Clear();
+        foreach (LeaseChange change in _changes)
+        {
+            FirewallChangeKind? kind = change.Kind switch
+            {
+                LeaseChangeKind.Added => FirewallChangeKind.Add,
+                LeaseChangeKind.Renewed => FirewallChangeKind.Replace,
+                LeaseChangeKind.Removed => FirewallChangeKind.Remove,
+                _ => null, // expired: the kernel has timed the entry out by itself
+            };
+            if (kind is { } k)
+            {
+                _firewallChanges.Add(new FirewallChange(k, ToMapping(change.Lease, now)));
+            }
+        }
+
+        if (_firewallChanges.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _kernel.Apply(_firewallChanges);
+        }
+        catch (FirewallException e)
+        {
+            Log.ApplyFailed(_logger, e.Message);
+            Rebuild(now);
+        }
+    }
+
+    /// <summary>Makes the kernel hold exactly the live leases, in one transaction.</summary>
+    private void Rebuild(DateTimeOffset now)
+    {
+        List<PortMapping> mappings;
+        lock (_tableLock)
+        {
+            mappings = [.. _table.Leases.Where(l => l.IsLive(now)).Select(l => ToMapping(l, now))];
+        }
+
+        bool ok;
+        try
+        {
+            _kernel.Rebuild(_state.Current.ExternalAddress, mappings);
+            ok = true;
+        }
+        catch (FirewallException e)
+        {
+            Log.RebuildFailed(_logger, e.Message);
+            ok = false;
+        }
+
+        _state.Update(_state.Current with { KernelInSync = ok, LastReconcile = now, LeaseCount = mappings.Count });
+    }
+
+    private bool ChangeExternalAddress(IPAddress? address, DateTimeOffset now)
+    {
+        GatewayStatus current = _state.Current;
+        if (Equals(current.ExternalAddress, address))
+        {
+            return false;
+        }
+
+        Log.ExternalAddressChanged(_logger, current.ExternalAddress, address);
+        ReportExternalAddress(address);
+
+        // RFC 6886 §3.6: a new external address starts a new epoch, so clients notice and renew their mappings.
+        _store.RecordEpoch(now, address);
+        PublishStatus(address, now, current.KernelInSync);
+        try
+        {
+            _kernel.SetExternalAddress(address);
+        }
+        catch (FirewallException e)
+        {
+            Log.ApplyFailed(_logger, e.Message);
+            Rebuild(now);
+        }
+
+        _state.Announce(_state.Current);
+        return true;
+    }
+
+    private void PublishStatus(IPAddress? external, DateTimeOffset epochStart, bool kernelInSync)
+    {
+        string? reserved = external is null ? null : AddressClassifier.ReservedKind(external);
+        _state.Update(_state.Current with
+        {
+            ExternalAddress = external,
+            ExternalAddressReservedKind = reserved,
+            EpochStart = epochStart,
+            KernelInSync = kernelInSync,
+            LeaseCount = _table.Count,
+        });
+    }
+
+    private void ReportExternalAddress(IPAddress? external)
+    {
+        Log.ExternalAddress(_logger, external, _options.WanInterface);
+        if (external is not null && AddressClassifier.ReservedKind(external) is { } kind)
+        {
+            Log.ExternalAddressReserved(_logger, external, kind);
+        }
+    }
+
+    private void LogChanges(DateTimeOffset now)
+    {
+        foreach (EngineWork work in _batch)
+        {
+            if (work.Kind == EngineWorkKind.Mapping && work.Outcome.Status is not (MappingStatus.Granted or MappingStatus.Deleted))
+            {
+                Log.MappingRefused(_logger, work.Command.Client, work.Command.Protocol, work.Command.InternalPort, work.Outcome.Status);
+            }
+        }
+
+        if (!_logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information))
+        {
+            return;
+        }
+
+        foreach (LeaseChange change in _changes)
+        {
+            Lease l = change.Lease;
+            if (change.Kind == LeaseChangeKind.Added)
+            {
+                Log.LeaseAdded(_logger, l.Origin, l.Protocol, l.ExternalPort, l.InternalAddress, l.InternalPort, l.SecondsLeft(now), l.Id);
+            }
+            else if (change.Kind != LeaseChangeKind.Renewed)
+            {
+                Log.LeaseEnded(_logger, l.Id, l.Protocol, l.ExternalPort, l.InternalAddress, l.InternalPort, change.Kind == LeaseChangeKind.Expired ? "expired" : "removed");
+            }
+        }
+    }
+
+    private static PortMapping ToMapping(Lease lease, DateTimeOffset now) => new(
+        (TransportProtocol)(byte)lease.Protocol,
+        lease.ExternalPort,
+        lease.InternalAddress,
+        lease.InternalPort,
+        lease.Expires - now);
+}

@@ -1,0 +1,181 @@
+using System.Diagnostics;
+using System.Net;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PortMapper.Gateway.Configuration;
+using PortMapper.Gateway.Leases;
+using PortMapper.Gateway.Logging;
+using PortMapper.Gateway.Network;
+using PortMapper.Gateway.Persistence;
+using PortMapper.Gateway.Status;
+using PortMapper.KernelBackend;
+using PortMapper.Protocols.Mapping;
+
+namespace PortMapper.Gateway.Engine;
+
+/// <summary>
+/// The lease table's only writer. Requests from every front end queue here; the loop takes them in batches,
+/// runs each against the table, writes the batch's changes to the journal and to the kernel (one write, one
+/// nftables transaction), and only then answers. That is group commit: under load one journal write and
+/// one kernel transaction serve hundreds of requests.
+/// </summary>
+public sealed partial class MappingEngine : BackgroundService
+{
+    private const int MaxBatch = 512;
+    private static readonly TimeSpan s_sweepInterval = TimeSpan.FromSeconds(1);
+
+    private readonly GatewayOptions _options;
+    private readonly LeaseStore _store;
+    private readonly IFirewallBackend _kernel;
+    private readonly GatewayState _state;
+    private readonly WanAddressSource _wan;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Channel<EngineWork> _queue = Channel.CreateBounded<EngineWork>(
+        new BoundedChannelOptions(8192) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    private readonly Lock _tableLock = new();
+    private readonly List<LeaseChange> _changes = [];
+    private readonly List<FirewallChange> _firewallChanges = [];
+    private readonly List<EngineWork> _batch = [];
+    private LeaseTable _table;
+
+    public MappingEngine(
+        GatewayOptions options,
+        LeaseStore store,
+        IFirewallBackend kernel,
+        GatewayState state,
+        WanAddressSource wan,
+        TimeProvider time,
+        ILogger<MappingEngine> logger)
+    {
+        _options = options;
+        _store = store;
+        _kernel = kernel;
+        _state = state;
+        _wan = wan;
+        _time = time;
+        _logger = logger;
+        _table = new LeaseTable(options.LeaseTable, options.Policy);
+    }
+
+    /// <summary>Queues a mapping request. False when the queue is full (the request is dropped, as UDP may be).</summary>
+    public bool Submit(in MappingCommand command, Action<MappingOutcome> reply) =>
+        _queue.Writer.TryWrite(new EngineWork { Kind = EngineWorkKind.Mapping, Command = command, Reply = reply });
+
+    /// <summary>Runs a mapping request and waits until its result is durable.</summary>
+    public Task<MappingOutcome> RunAsync(MappingCommand command, CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource<MappingOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        return Submit(command, o => done.TrySetResult(o))
+            ? done.Task.WaitAsync(cancellationToken)
+            : Task.FromResult(MappingOutcome.Denied(MappingStatus.NoResources));
+    }
+
+    public Task<bool> RevokeAsync(long leaseId) => Post(new EngineWork { Kind = EngineWorkKind.Revoke, LeaseId = leaseId, Done = NewDone() });
+
+    public Task<bool> SetExternalAddressAsync(IPAddress? address) =>
+        Post(new EngineWork { Kind = EngineWorkKind.ExternalAddress, Address = address, Done = NewDone() });
+
+    public Task<bool> RequestRebuildAsync() => Post(new EngineWork { Kind = EngineWorkKind.Rebuild, Done = NewDone() });
+
+    public IReadOnlyList<Lease> Leases()
+    {
+        lock (_tableLock)
+        {
+            return [.. _table.Leases];
+        }
+    }
+
+    /// <summary>Restores the table and programs the kernel before any listener starts.</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        long started = Stopwatch.GetTimestamp();
+        DateTimeOffset now = _time.GetUtcNow();
+        StoredState stored = _store.Load();
+        if (stored.DiscardedBytes > 0)
+        {
+            Log.TornJournal(_logger, stored.DiscardedBytes);
+        }
+
+        var table = new LeaseTable(_options.LeaseTable, _options.Policy, stored.NextId);
+        int restored = stored.Leases.Count(l => table.Restore(l, now));
+        IPAddress? external = _wan.Read();
+
+        // The epoch goes on only if the state was kept and the external address is the one it was kept for.
+        bool keepEpoch = stored.EpochStart is not null && Equals(stored.EpochAddress, external);
+        DateTimeOffset epochStart = keepEpoch ? stored.EpochStart!.Value : now;
+        lock (_tableLock)
+        {
+            _table = table;
+        }
+
+        _store.Compact(table.Leases, epochStart, external, table.NextId);
+        PublishStatus(external, epochStart, kernelInSync: false);
+        Log.Interfaces(_logger, _options.WanInterface, string.Join(", ", _options.LanInterfaces.Select(l => l.Name)), _options.Settings.FirewallMode.ToString().ToLowerInvariant(), _options.Settings.TableName);
+        ReportExternalAddress(external);
+        Rebuild(now);
+        Log.Restored(_logger, restored, stored.Leases.Count - restored, _options.Settings.StateDirectory, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        _state.Announce(_state.Current);
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+
+        // The kernel keeps its entries: forwarding goes on while the daemon restarts, and they expire on time.
+        _store.Flush();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        Task sweeper = SweepLoopAsync(stoppingToken);
+        try
+        {
+            ChannelReader<EngineWork> reader = _queue.Reader;
+            while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out EngineWork? work))
+                {
+                    _batch.Add(work);
+                    if (_batch.Count == MaxBatch)
+                    {
+                        break;
+                    }
+                }
+
+                ProcessBatch();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        await sweeper.ConfigureAwait(false);
+    }
+
+    private async Task SweepLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(s_sweepInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                await _queue.Writer.WriteAsync(new EngineWork { Kind = EngineWorkKind.Sweep }, stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task<bool> Post(EngineWork work)
+    {
+        await _queue.Writer.WriteAsync(work).ConfigureAwait(false);
+        return await work.Done!.Task.ConfigureAwait(false);
+    }
+
+    private static TaskCompletionSource<bool> NewDone() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}

@@ -1,0 +1,52 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using PortMapper.Gateway.Configuration;
+using PortMapper.Gateway.Engine;
+using PortMapper.Gateway.Leases;
+using PortMapper.Gateway.NatPmp;
+using PortMapper.Gateway.Network;
+using PortMapper.Gateway.Persistence;
+using PortMapper.Gateway.Status;
+using PortMapper.KernelBackend;
+using PortMapper.KernelBackend.Nftables;
+using Serilog;
+
+namespace PortMapper.Gateway.Hosting;
+
+public static class GatewayHost
+{
+    public static IHost Build(GatewayOptions options, INetworkInventory inventory, Serilog.ILogger logger)
+    {
+        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        IServiceCollection services = builder.Services;
+        services.AddSerilog(logger);
+        services.AddSystemd();
+        services.Configure<HostOptions>(o =>
+        {
+            o.ShutdownTimeout = TimeSpan.FromSeconds(5);
+            o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
+        });
+
+        GatewaySettings settings = options.Settings;
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(options);
+        services.AddSingleton(inventory);
+        services.AddSingleton<WanAddressSource>();
+        services.AddSingleton<GatewayState>();
+        services.AddSingleton(new LeaseStore(settings.StateDirectory, settings.Fsync));
+        services.AddSingleton(new RateLimiter(settings.RateLimitPerSecond, settings.RateLimitBurst));
+        services.AddSingleton<IFirewallBackend>(sp => new NftablesBackend(options.Firewall, sp.GetRequiredService<TimeProvider>()));
+
+        // Start order matters: the engine restores leases and programs the kernel before anything listens.
+        services.AddSingleton<MappingEngine>();
+        services.AddHostedService(sp => sp.GetRequiredService<MappingEngine>());
+        services.AddHostedService<KernelReconciler>();
+        services.AddHostedService<WanMonitor>();
+        if (settings.NatPmpEnabled)
+        {
+            services.AddHostedService<NatPmpService>();
+        }
+
+        return builder.Build();
+    }
+}

@@ -1,0 +1,73 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using PortMapper.Protocols.Mapping;
+using PortMapper.Protocols.NatPmp;
+
+namespace PortMapper.Gateway.Logging;
+
+/// <summary>
+/// Every message the daemon logs, with stable event ids: 1xxx lease table, store and kernel; 2xxx NAT-PMP;
+/// 3xxx network. Anything a remote host can trigger at will is Debug, so it cannot flood the log.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(1000, LogLevel.Information, "Restored {Restored} leases from {StateDirectory} ({Expired} had expired while stopped); kernel rebuilt in {Milliseconds} ms")]
+    public static partial void Restored(ILogger logger, int restored, int expired, string stateDirectory, long milliseconds);
+
+    [LoggerMessage(1001, LogLevel.Warning, "The lease journal ended in {Bytes} bytes of an interrupted write; they were discarded")]
+    public static partial void TornJournal(ILogger logger, long bytes);
+
+    [LoggerMessage(1002, LogLevel.Warning, "The kernel refused an update ({Reason}); rebuilding the table from the lease table")]
+    public static partial void ApplyFailed(ILogger logger, string reason);
+
+    [LoggerMessage(1003, LogLevel.Error, "Could not program the kernel: {Reason}")]
+    public static partial void RebuildFailed(ILogger logger, string reason);
+
+    [LoggerMessage(1004, LogLevel.Warning, "The nftables table '{Table}' was flushed or deleted; reinstalling {Count} mappings")]
+    public static partial void TableLost(ILogger logger, string table, int count);
+
+    [LoggerMessage(1005, LogLevel.Information, "{Origin} {Protocol} {ExternalPort} -> {InternalAddress}:{InternalPort} for {Seconds} s (lease {Id})")]
+    public static partial void LeaseAdded(ILogger logger, MappingOrigin origin, MappingProtocol protocol, ushort externalPort, IPAddress internalAddress, ushort internalPort, uint seconds, long id);
+
+    [LoggerMessage(1006, LogLevel.Information, "Lease {Id} {Protocol} {ExternalPort} -> {InternalAddress}:{InternalPort} {Change}")]
+    public static partial void LeaseEnded(ILogger logger, long id, MappingProtocol protocol, ushort externalPort, IPAddress internalAddress, ushort internalPort, string change);
+
+    [LoggerMessage(1007, LogLevel.Debug, "{Client} asked for {Protocol} port {InternalPort}: {Status}")]
+    public static partial void MappingRefused(ILogger logger, IPAddress client, MappingProtocol protocol, ushort internalPort, MappingStatus status);
+
+    [LoggerMessage(1008, LogLevel.Information, "Compacted the lease journal to {Count} leases")]
+    public static partial void Compacted(ILogger logger, int count);
+
+    [LoggerMessage(1009, LogLevel.Warning, "Request queue full: dropped a request from {Client}")]
+    public static partial void QueueFull(ILogger logger, IPAddress client);
+
+    [LoggerMessage(2000, LogLevel.Information, "NAT-PMP listening on {Interface} {Address}:{Port}")]
+    public static partial void NatPmpListening(ILogger logger, string @interface, IPAddress address, int port);
+
+    [LoggerMessage(2001, LogLevel.Debug, "NAT-PMP: dropped a datagram from {Source}: {Reason}")]
+    public static partial void NatPmpDropped(ILogger logger, IPEndPoint source, NatPmpDecodeError reason);
+
+    [LoggerMessage(2002, LogLevel.Debug, "NAT-PMP: ignored {Source} on {Interface}: not a host on that LAN")]
+    public static partial void NatPmpOffLink(ILogger logger, IPEndPoint source, string @interface);
+
+    [LoggerMessage(2003, LogLevel.Debug, "NAT-PMP: {Source} is over its request rate; dropped")]
+    public static partial void NatPmpRateLimited(ILogger logger, IPEndPoint source);
+
+    [LoggerMessage(2004, LogLevel.Debug, "NAT-PMP: announced {Address} (round {Round} of 10)")]
+    public static partial void NatPmpAnnounced(ILogger logger, IPAddress address, int round);
+
+    [LoggerMessage(2005, LogLevel.Warning, "NAT-PMP: failed on {Interface}")]
+    public static partial void NatPmpSocketError(ILogger logger, Exception exception, string @interface);
+
+    [LoggerMessage(3000, LogLevel.Information, "External address is {Address} on {Interface}")]
+    public static partial void ExternalAddress(ILogger logger, IPAddress? address, string @interface);
+
+    [LoggerMessage(3001, LogLevel.Warning, "External address {Address} is {Kind}: inbound mappings work only as far as the upstream network forwards to it (double NAT). Serving anyway")]
+    public static partial void ExternalAddressReserved(ILogger logger, IPAddress address, string kind);
+
+    [LoggerMessage(3002, LogLevel.Warning, "External address changed from {Old} to {New}: epoch reset, mappings follow the new address")]
+    public static partial void ExternalAddressChanged(ILogger logger, IPAddress? old, IPAddress? @new);
+
+    [LoggerMessage(3003, LogLevel.Information, "WAN {Wan}; LAN {Lan}; firewall mode {Mode}; table inet {Table}")]
+    public static partial void Interfaces(ILogger logger, string wan, string lan, string mode, string table);
+}

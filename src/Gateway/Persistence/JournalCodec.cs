@@ -1,0 +1,179 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Net;
+using System.Text;
+using PortMapper.Gateway.Leases;
+using PortMapper.Protocols.Mapping;
+
+namespace PortMapper.Gateway.Persistence;
+
+/// <summary>
+/// Journal framing. Each record:
+/// <code>
+/// +--------+--------+--------+--------+--------+--------+--------+--------+----------------
+/// |   payload length (u32, big-endian) |  CRC-32 of the payload (u32)      | payload ...
+/// +--------+--------+--------+--------+--------+--------+--------+--------+----------------
+/// </code>
+/// The payload starts with a <see cref="JournalRecordType"/>. A record whose length runs past the end of
+/// the file or whose CRC does not match ends the journal: it is the torn tail of an interrupted write.
+/// </summary>
+internal static class JournalCodec
+{
+    public const int HeaderLength = 8;
+    public const int MaxPayloadLength = 4096;
+
+    public static void WritePut(ArrayBufferWriter<byte> output, Lease lease)
+    {
+        Span<byte> payload = stackalloc byte[MaxPayloadLength];
+        int n = 0;
+        payload[n++] = (byte)JournalRecordType.Put;
+        BinaryPrimitives.WriteInt64BigEndian(payload[n..], lease.Id);
+        n += 8;
+        payload[n++] = (byte)lease.Protocol;
+        BinaryPrimitives.WriteUInt16BigEndian(payload[n..], lease.ExternalPort);
+        n += 2;
+        n += WriteAddress(payload[n..], lease.InternalAddress);
+        BinaryPrimitives.WriteUInt16BigEndian(payload[n..], lease.InternalPort);
+        n += 2;
+        n += WriteAddress(payload[n..], lease.Client);
+        n += WriteAddress(payload[n..], lease.RemotePeer);
+        payload[n++] = (byte)lease.Origin;
+        BinaryPrimitives.WriteInt64BigEndian(payload[n..], lease.Created.ToUnixTimeMilliseconds());
+        n += 8;
+        BinaryPrimitives.WriteInt64BigEndian(payload[n..], lease.Expires?.ToUnixTimeMilliseconds() ?? -1);
+        n += 8;
+        int descriptionLength = Encoding.UTF8.GetBytes(lease.Description.AsSpan(0, Math.Min(lease.Description.Length, 1024)), payload[(n + 2)..]);
+        BinaryPrimitives.WriteUInt16BigEndian(payload[n..], (ushort)descriptionLength);
+        n += 2 + descriptionLength;
+        byte[] nonce = lease.Nonce ?? [];
+        payload[n++] = (byte)nonce.Length;
+        nonce.CopyTo(payload[n..]);
+        n += nonce.Length;
+        Frame(output, payload[..n]);
+    }
+
+    public static void WriteDelete(ArrayBufferWriter<byte> output, long id)
+    {
+        Span<byte> payload = stackalloc byte[9];
+        payload[0] = (byte)JournalRecordType.Delete;
+        BinaryPrimitives.WriteInt64BigEndian(payload[1..], id);
+        Frame(output, payload);
+    }
+
+    public static void WriteEpoch(ArrayBufferWriter<byte> output, DateTimeOffset start, IPAddress? address)
+    {
+        Span<byte> payload = stackalloc byte[32];
+        payload[0] = (byte)JournalRecordType.Epoch;
+        BinaryPrimitives.WriteInt64BigEndian(payload[1..], start.ToUnixTimeMilliseconds());
+        int n = 9 + WriteAddress(payload[9..], address);
+        Frame(output, payload[..n]);
+    }
+
+    public static void WriteIdFloor(ArrayBufferWriter<byte> output, long nextId)
+    {
+        Span<byte> payload = stackalloc byte[9];
+        payload[0] = (byte)JournalRecordType.IdFloor;
+        BinaryPrimitives.WriteInt64BigEndian(payload[1..], nextId);
+        Frame(output, payload);
+    }
+
+    /// <summary>Reads the next whole, intact record. False at the end or at a torn or corrupt tail.</summary>
+    public static bool TryReadRecord(ReadOnlySpan<byte> journal, out ReadOnlySpan<byte> payload, out int consumed)
+    {
+        payload = default;
+        consumed = 0;
+        if (journal.Length < HeaderLength)
+        {
+            return false;
+        }
+
+        uint length = BinaryPrimitives.ReadUInt32BigEndian(journal);
+        if (length == 0 || length > MaxPayloadLength || journal.Length - HeaderLength < length)
+        {
+            return false;
+        }
+
+        ReadOnlySpan<byte> body = journal.Slice(HeaderLength, (int)length);
+        if (Crc32.HashToUInt32(body) != BinaryPrimitives.ReadUInt32BigEndian(journal[4..]))
+        {
+            return false;
+        }
+
+        payload = body;
+        consumed = HeaderLength + (int)length;
+        return true;
+    }
+
+    public static Lease ReadPut(ReadOnlySpan<byte> p)
+    {
+        int n = 1;
+        long id = BinaryPrimitives.ReadInt64BigEndian(p[n..]);
+        n += 8;
+        var protocol = (MappingProtocol)p[n++];
+        ushort externalPort = BinaryPrimitives.ReadUInt16BigEndian(p[n..]);
+        n += 2;
+        IPAddress internalAddress = ReadAddress(p, ref n) ?? throw new InvalidDataException("lease without internal address");
+        ushort internalPort = BinaryPrimitives.ReadUInt16BigEndian(p[n..]);
+        n += 2;
+        IPAddress client = ReadAddress(p, ref n) ?? throw new InvalidDataException("lease without client");
+        IPAddress? remote = ReadAddress(p, ref n);
+        var origin = (MappingOrigin)p[n++];
+        var created = DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64BigEndian(p[n..]));
+        n += 8;
+        long expiresMs = BinaryPrimitives.ReadInt64BigEndian(p[n..]);
+        n += 8;
+        int descriptionLength = BinaryPrimitives.ReadUInt16BigEndian(p[n..]);
+        n += 2;
+        string description = Encoding.UTF8.GetString(p.Slice(n, descriptionLength));
+        n += descriptionLength;
+        int nonceLength = p[n++];
+        byte[]? nonce = nonceLength == 0 ? null : p.Slice(n, nonceLength).ToArray();
+        return new Lease(
+            id, protocol, externalPort, internalAddress, internalPort, client, remote, origin, description, nonce, created,
+            expiresMs < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(expiresMs));
+    }
+
+    public static long ReadId(ReadOnlySpan<byte> p) => BinaryPrimitives.ReadInt64BigEndian(p[1..]);
+
+    public static (DateTimeOffset Start, IPAddress? Address) ReadEpoch(ReadOnlySpan<byte> p)
+    {
+        int n = 9;
+        return (DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64BigEndian(p[1..])), ReadAddress(p, ref n));
+    }
+
+    private static void Frame(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> payload)
+    {
+        Span<byte> header = output.GetSpan(HeaderLength + payload.Length);
+        BinaryPrimitives.WriteUInt32BigEndian(header, (uint)payload.Length);
+        BinaryPrimitives.WriteUInt32BigEndian(header[4..], Crc32.HashToUInt32(payload));
+        payload.CopyTo(header[HeaderLength..]);
+        output.Advance(HeaderLength + payload.Length);
+    }
+
+    private static int WriteAddress(Span<byte> destination, IPAddress? address)
+    {
+        if (address is null)
+        {
+            destination[0] = 0;
+            return 1;
+        }
+
+        address.TryWriteBytes(destination[1..], out int written);
+        destination[0] = (byte)written;
+        return 1 + written;
+    }
+
+    private static IPAddress? ReadAddress(ReadOnlySpan<byte> p, ref int n)
+    {
+        int length = p[n++];
+        if (length == 0)
+        {
+            return null;
+        }
+
+        var address = new IPAddress(p.Slice(n, length));
+        n += length;
+        return address;
+    }
+}

@@ -1,0 +1,181 @@
+using System.Buffers;
+using System.Net;
+using System.Runtime.InteropServices;
+using PortMapper.Gateway.Leases;
+
+namespace PortMapper.Gateway.Persistence;
+
+/// <summary>
+/// The lease table on disk: an append-only journal under the state directory. Changes are buffered and
+/// written by <see cref="Flush"/> before any answer goes out, so a process that is killed at any moment has
+/// every acknowledged lease in the file (the write is in the kernel's page cache); with fsync on, it also
+/// survives a power cut. The journal is rewritten compactly, through a rename, when it grows.
+/// </summary>
+public sealed partial class LeaseStore : IDisposable
+{
+    public const string FileName = "leases.journal";
+
+    private const long MinCompactBytes = 1 << 20;
+
+    private readonly string _path;
+    private readonly string _directory;
+    private readonly bool _fsync;
+    private readonly ArrayBufferWriter<byte> _pending = new(64 * 1024);
+    private FileStream? _file;
+
+    public LeaseStore(string directory, bool fsync)
+    {
+        _directory = directory;
+        _path = Path.Combine(directory, FileName);
+        _fsync = fsync;
+    }
+
+    public long Length => (_file?.Length ?? 0) + _pending.WrittenCount;
+
+    public StoredState Load()
+    {
+        Directory.CreateDirectory(_directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var leases = new Dictionary<long, Lease>();
+        DateTimeOffset? epochStart = null;
+        IPAddress? epochAddress = null;
+        long nextId = 1;
+        long discarded = 0;
+        if (File.Exists(_path))
+        {
+            byte[] journal = File.ReadAllBytes(_path);
+            int offset = 0;
+            while (JournalCodec.TryReadRecord(journal.AsSpan(offset), out ReadOnlySpan<byte> payload, out int consumed))
+            {
+                switch ((JournalRecordType)payload[0])
+                {
+                    case JournalRecordType.Put:
+                        Lease lease = JournalCodec.ReadPut(payload);
+                        leases[lease.Id] = lease;
+                        nextId = Math.Max(nextId, lease.Id + 1);
+                        break;
+                    case JournalRecordType.Delete:
+                        leases.Remove(JournalCodec.ReadId(payload));
+                        break;
+                    case JournalRecordType.Epoch:
+                        (DateTimeOffset start, IPAddress? address) = JournalCodec.ReadEpoch(payload);
+                        epochStart = start;
+                        epochAddress = address;
+                        break;
+                    case JournalRecordType.IdFloor:
+                        nextId = Math.Max(nextId, JournalCodec.ReadId(payload));
+                        break;
+                }
+
+                offset += consumed;
+            }
+
+            discarded = journal.Length - offset;
+            if (discarded > 0)
+            {
+                // A torn tail from an interrupted write: cut it so new records follow the last intact one.
+                using var truncate = new FileStream(_path, FileMode.Open, FileAccess.Write);
+                truncate.SetLength(offset);
+                truncate.Flush(flushToDisk: true);
+            }
+        }
+
+        _file = OpenForAppend(_path);
+        return new StoredState(leases.Values, epochStart, epochAddress, nextId, discarded);
+    }
+
+    public void Record(IReadOnlyList<LeaseChange> changes)
+    {
+        foreach (LeaseChange change in changes)
+        {
+            if (change.Kind is LeaseChangeKind.Added or LeaseChangeKind.Renewed)
+            {
+                JournalCodec.WritePut(_pending, change.Lease);
+            }
+            else
+            {
+                JournalCodec.WriteDelete(_pending, change.Lease.Id);
+            }
+        }
+    }
+
+    public void RecordEpoch(DateTimeOffset start, IPAddress? address) => JournalCodec.WriteEpoch(_pending, start, address);
+
+    /// <summary>Writes what was recorded since the last flush (one write, then fsync when configured).</summary>
+    public void Flush()
+    {
+        if (_pending.WrittenCount == 0)
+        {
+            return;
+        }
+
+        FileStream file = _file ?? throw new InvalidOperationException("Load the store before writing to it.");
+        file.Write(_pending.WrittenSpan);
+        _pending.ResetWrittenCount();
+        file.Flush(flushToDisk: _fsync);
+    }
+
+    public bool ShouldCompact(int liveLeases) => Length > MinCompactBytes && Length > 8L * 128 * Math.Max(liveLeases, 1);
+
+    /// <summary>Rewrites the journal as a snapshot of the live state; the old file stays whole until the rename.</summary>
+    public void Compact(IEnumerable<Lease> leases, DateTimeOffset epochStart, IPAddress? epochAddress, long nextId)
+    {
+        Flush();
+        string temporary = _path + ".tmp";
+        var snapshot = new ArrayBufferWriter<byte>(64 * 1024);
+        JournalCodec.WriteEpoch(snapshot, epochStart, epochAddress);
+        JournalCodec.WriteIdFloor(snapshot, nextId);
+        foreach (Lease lease in leases)
+        {
+            JournalCodec.WritePut(snapshot, lease);
+        }
+
+        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+        {
+            file.Write(snapshot.WrittenSpan);
+            file.Flush(flushToDisk: true);
+        }
+
+        _file?.Dispose();
+        File.Move(temporary, _path, overwrite: true);
+        SyncDirectory(_directory);
+        _file = OpenForAppend(_path);
+    }
+
+    public void Dispose()
+    {
+        Flush();
+        _file?.Dispose();
+        _file = null;
+    }
+
+    private static FileStream OpenForAppend(string path) =>
+        new(path, new FileStreamOptions
+        {
+            Mode = FileMode.Append,
+            Access = FileAccess.Write,
+            Share = FileShare.Read,
+            BufferSize = 0,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        });
+
+    /// <summary>Makes a rename in the directory durable (rename is atomic, but only fsync of the directory persists it).</summary>
+    private static void SyncDirectory(string directory)
+    {
+        const int ReadOnlyDirectory = 0x10000; // O_RDONLY | O_DIRECTORY
+        int fd = NativeOpen(directory, ReadOnlyDirectory);
+        if (fd >= 0)
+        {
+            NativeFsync(fd);
+            NativeClose(fd);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int NativeOpen(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync")]
+    private static partial int NativeFsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int NativeClose(int fd);
+}

@@ -1,0 +1,128 @@
+using System.CommandLine;
+using Microsoft.Extensions.Hosting;
+using PortMapper.Gateway.Configuration;
+using PortMapper.Gateway.Hosting;
+using PortMapper.Gateway.Network;
+using PortMapper.KernelBackend;
+using PortMapper.KernelBackend.Nftables;
+
+namespace PortMapper.Gateway;
+
+public static class Program
+{
+    /// <summary>Exit code for a configuration that does not validate.</summary>
+    public const int BadConfiguration = 2;
+
+    public static async Task<int> Main(string[] args)
+    {
+        var wan = new Option<string?>("--wan") { Description = "WAN interface (default: the interface of the default route)" };
+        var lan = new Option<string[]>("--lan") { Description = "LAN interface; repeat for several (default: every other interface that is up with an IPv4 address)" };
+        var config = new Option<string?>("--config") { Description = "JSON configuration file (optional)" };
+        var stateDir = new Option<string?>("--state-dir") { Description = "Where leases are kept (default /var/lib/portmapper)" };
+        var logLevel = new Option<string?>("--log-level") { Description = "verbose, debug, information, warning or error" };
+        var run = new Command("run", "Run the gateway") { wan, lan, config, stateDir, logLevel };
+        run.SetAction((parse, cancellationToken) => RunAsync(
+            ReadSettings(parse.GetValue(config), parse.GetValue(wan), parse.GetValue(lan), parse.GetValue(stateDir), parse.GetValue(logLevel)),
+            cancellationToken));
+
+        var file = new Argument<string>("file") { Description = "The JSON configuration file to check" };
+        var checkConfig = new Command("check-config", "Validate a configuration file against this machine and exit") { file };
+        checkConfig.SetAction(parse => CheckConfig(parse.GetValue(file)!));
+
+        var snippet = new Command("firewall-snippet", "Print the rule a host firewall needs in 'integrate' mode");
+        snippet.SetAction(_ => Console.WriteLine(NftablesRuleset.IntegrateSnippet));
+
+        var root = new RootCommand("PortMapper: a NAT-PMP, PCP and UPnP IGD port-mapping gateway for Linux and nftables")
+        {
+            run,
+            checkConfig,
+            snippet,
+        };
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                await Console.Error.WriteLineAsync($"error: {error.Message}").ConfigureAwait(false);
+            }
+
+            return BadConfiguration;
+        }
+
+        return await parsed.InvokeAsync().ConfigureAwait(false);
+    }
+
+    private static (GatewaySettings Settings, List<string> Errors) ReadSettings(string? configPath, string? wan, string[]? lan, string? stateDir, string? logLevel)
+    {
+        var errors = new List<string>();
+        var settings = new GatewaySettings();
+        if (configPath is not null)
+        {
+            try
+            {
+                settings = ConfigFile.Read(File.ReadAllText(configPath), settings, errors);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                errors.Add($"config: cannot read '{configPath}': {e.Message}");
+            }
+        }
+
+        // Flags override the file, which overrides the embedded defaults.
+        settings = settings with
+        {
+            Wan = wan ?? settings.Wan,
+            Lan = lan is { Length: > 0 } ? lan : settings.Lan,
+            StateDirectory = stateDir ?? settings.StateDirectory,
+            LogLevel = logLevel ?? settings.LogLevel,
+        };
+        return (settings, errors);
+    }
+
+    private static async Task<int> RunAsync((GatewaySettings Settings, List<string> Errors) input, CancellationToken cancellationToken)
+    {
+        var inventory = new SystemNetworkInventory();
+        GatewayOptions? options = GatewayConfiguration.Resolve(input.Settings, inventory, input.Errors);
+        if (options is null || input.Errors.Count > 0)
+        {
+            await ReportAsync(input.Errors).ConfigureAwait(false);
+            return BadConfiguration;
+        }
+
+        await using Serilog.Core.Logger logger = Hosting.Logging.Create(options.Settings.LogLevel);
+        try
+        {
+            using IHost host = GatewayHost.Build(options, inventory, logger);
+            await host.RunAsync(cancellationToken).ConfigureAwait(false);
+            return 0;
+        }
+        catch (Exception e) when (e is FirewallException or DllNotFoundException or IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
+        {
+            logger.Fatal(e, "Cannot start: {Reason}", e.Message);
+            return 1;
+        }
+    }
+
+    private static int CheckConfig(string path)
+    {
+        var (settings, errors) = ReadSettings(path, null, null, null, null);
+        GatewayOptions? options = GatewayConfiguration.Resolve(settings, new SystemNetworkInventory(), errors);
+        if (options is null || errors.Count > 0)
+        {
+            ReportAsync(errors).GetAwaiter().GetResult();
+            return BadConfiguration;
+        }
+
+        Console.WriteLine($"{path}: valid. WAN {options.WanInterface}; LAN {string.Join(", ", options.LanInterfaces.Select(l => l.Name))}; {options.Policy.Rules.Count} policy rules");
+        return 0;
+    }
+
+    private static async Task ReportAsync(List<string> errors)
+    {
+        await Console.Error.WriteLineAsync($"portmapper: the configuration has {errors.Count} error(s):").ConfigureAwait(false);
+        foreach (string error in errors)
+        {
+            await Console.Error.WriteLineAsync($"  error: {error}").ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,3 @@
+namespace PortMapper.KernelBackend;
+
+public readonly record struct FirewallChange(FirewallChangeKind Kind, PortMapping Mapping);

@@ -1,0 +1,3 @@
+namespace PortMapper.KernelBackend;
+
+public sealed record FirewallOptions(string TableName, FirewallMode Mode, string WanInterface, IReadOnlyList<string> LanInterfaces);

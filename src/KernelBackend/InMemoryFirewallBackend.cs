@@ -1,0 +1,134 @@
+using System.Net;
+
+namespace PortMapper.KernelBackend;
+
+/// <summary>
+/// A backend that keeps mappings in memory with the kernel's semantics: batches are atomic, adding a
+/// present key or removing an absent one fails the batch, and entries lapse when their timeout runs out.
+/// For unit tests and dry runs.
+/// </summary>
+public sealed class InMemoryFirewallBackend : IFirewallBackend
+{
+    private readonly Lock _lock = new();
+    private readonly TimeProvider _time;
+    private readonly Dictionary<(TransportProtocol, ushort), (PortMapping Mapping, DateTimeOffset? Expires)> _entries = [];
+    private bool _intact;
+
+    public InMemoryFirewallBackend(TimeProvider time)
+    {
+        _time = time;
+    }
+
+    public IPAddress? ExternalAddress { get; private set; }
+
+    public int RebuildCount { get; private set; }
+
+    public int ApplyCount { get; private set; }
+
+    /// <summary>The live entries, as a lookup of the kernel would see them now.</summary>
+    public IReadOnlyList<PortMapping> Entries
+    {
+        get
+        {
+            lock (_lock)
+            {
+                DateTimeOffset now = _time.GetUtcNow();
+                return [.. _entries.Values.Where(e => IsLive(e.Expires, now)).Select(e => e.Mapping)];
+            }
+        }
+    }
+
+    public PortMapping? Find(TransportProtocol protocol, ushort externalPort)
+    {
+        lock (_lock)
+        {
+            return _entries.TryGetValue((protocol, externalPort), out var e) && IsLive(e.Expires, _time.GetUtcNow()) ? e.Mapping : null;
+        }
+    }
+
+    /// <summary>Simulates someone deleting the daemon's table (a firewall reload).</summary>
+    public void SimulateFlush()
+    {
+        lock (_lock)
+        {
+            _entries.Clear();
+            _intact = false;
+        }
+    }
+
+    public void Rebuild(IPAddress? externalAddress, IReadOnlyCollection<PortMapping> mappings)
+    {
+        lock (_lock)
+        {
+            DateTimeOffset now = _time.GetUtcNow();
+            _entries.Clear();
+            foreach (PortMapping m in mappings)
+            {
+                _entries[(m.Protocol, m.ExternalPort)] = (m, now + m.Timeout);
+            }
+
+            ExternalAddress = externalAddress;
+            _intact = true;
+            RebuildCount++;
+        }
+    }
+
+    public void Apply(IReadOnlyList<FirewallChange> changes)
+    {
+        lock (_lock)
+        {
+            if (!_intact)
+            {
+                throw new FirewallException("table does not exist");
+            }
+
+            DateTimeOffset now = _time.GetUtcNow();
+            var staged = new Dictionary<(TransportProtocol, ushort), (PortMapping Mapping, DateTimeOffset? Expires)>(_entries);
+            foreach (FirewallChange change in changes)
+            {
+                var key = (change.Mapping.Protocol, change.Mapping.ExternalPort);
+                bool present = staged.TryGetValue(key, out var existing) && IsLive(existing.Expires, now);
+                switch (change.Kind)
+                {
+                    case FirewallChangeKind.Add when present:
+                        throw new FirewallException($"element {key} exists");
+                    case FirewallChangeKind.Remove when !present:
+                    case FirewallChangeKind.Replace when !present:
+                        throw new FirewallException($"element {key} does not exist");
+                    case FirewallChangeKind.Remove:
+                        staged.Remove(key);
+                        break;
+                    default:
+                        staged[key] = (change.Mapping, now + change.Mapping.Timeout);
+                        break;
+                }
+            }
+
+            _entries.Clear();
+            foreach (var pair in staged)
+            {
+                _entries.Add(pair.Key, pair.Value);
+            }
+
+            ApplyCount++;
+        }
+    }
+
+    public void SetExternalAddress(IPAddress? externalAddress)
+    {
+        lock (_lock)
+        {
+            ExternalAddress = externalAddress;
+        }
+    }
+
+    public bool IsIntact()
+    {
+        lock (_lock)
+        {
+            return _intact;
+        }
+    }
+
+    private static bool IsLive(DateTimeOffset? expires, DateTimeOffset now) => expires is null || expires > now;
+}

@@ -1,0 +1,3 @@
+namespace PortMapper.KernelBackend.Nftables;
+
+public readonly record struct ForwardEntry(ForwardKey Key, TimeSpan? Timeout);
