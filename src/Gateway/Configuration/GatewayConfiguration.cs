@@ -11,8 +11,8 @@ public static partial class GatewayConfiguration
 {
     private static readonly string[] s_logLevels = ["verbose", "debug", "information", "warning", "error", "fatal"];
 
-    /// <summary>Ports the gateway itself listens on; never handed out as external ports.</summary>
-    public static readonly IReadOnlyList<ushort> OwnPorts = [NatPmpCodec.ClientPort, NatPmpCodec.ServerPort, 1900, 5000, 8470];
+    /// <summary>Ports the gateway itself uses; never handed out as external ports. Each listener adds its own.</summary>
+    public static readonly IReadOnlyList<ushort> OwnPorts = [NatPmpCodec.ClientPort, NatPmpCodec.ServerPort];
 
     public static GatewayOptions? Resolve(GatewaySettings settings, INetworkInventory inventory, List<string> errors)
     {

@@ -1,0 +1,125 @@
+using System.Net;
+using PortMapper.Gateway.Configuration;
+using PortMapper.Gateway.Network;
+using PortMapper.KernelBackend;
+
+namespace PortMapper.Gateway.Tests;
+
+public class ConfigurationTests
+{
+    private sealed class FakeInventory : INetworkInventory
+    {
+        public IReadOnlyList<NetworkInterfaceInfo> Interfaces() =>
+        [
+            new("lo", 1, true, true, [new(IPAddress.Loopback, 8)]),
+            new("wan0", 2, true, false, [new(IPAddress.Parse("203.0.113.1"), 24)]),
+            new("br-lan", 3, true, false, [new(IPAddress.Parse("192.168.77.1"), 24), new(IPAddress.Parse("2001:db8:77::1"), 64)]),
+            new("guest", 4, true, false, [new(IPAddress.Parse("192.168.88.1"), 24)]),
+            new("down0", 5, false, false, [new(IPAddress.Parse("10.9.9.9"), 8)]),
+        ];
+
+        public string? DefaultRouteInterface() => "wan0";
+    }
+
+    private static GatewayOptions? Resolve(string json, List<string> errors) =>
+        GatewayConfiguration.Resolve(ConfigFile.Read(json, new GatewaySettings(), errors), new FakeInventory(), errors);
+
+    [Fact]
+    public void Resolve_NoConfig_WanFromDefaultRouteAndLanFromTheOthers()
+    {
+        var errors = new List<string>();
+        GatewayOptions? options = Resolve("{}", errors);
+        Assert.Empty(errors);
+        Assert.NotNull(options);
+        Assert.Equal("wan0", options.WanInterface);
+        Assert.Equal(["br-lan", "guest"], options.LanInterfaces.Select(l => l.Name));
+        Assert.True(options.Policy.Permits(5000, IPAddress.Parse("192.168.88.20"), 5000));
+        Assert.False(options.Policy.Permits(5000, IPAddress.Parse("10.9.9.10"), 5000));
+        Assert.Contains((ushort)5351, options.ReservedPorts);
+    }
+
+    [Fact]
+    public void Read_ManyMistakes_ReportsEveryOneAtOnce()
+    {
+        var errors = new List<string>();
+        GatewayOptions? options = Resolve("""
+            {
+              "wan": "eth9",
+              "lan": ["br-lan", "nope0"],
+              "maxLifetime": -5,
+              "colour": "blue",
+              "firewall": { "mode": "paranoid", "tabel": "x" },
+              "rules": [
+                { "action": "allow", "externalPorts": "2000-1000", "internalAddress": "192.168.77.0/33" },
+                { "action": "maybe" }
+              ],
+              "rateLimit": { "perSecond": 0 }
+            }
+            """, errors);
+        Assert.Null(options);
+        string all = string.Join("\n", errors);
+        Assert.Contains("wan: interface 'eth9' does not exist", all, StringComparison.Ordinal);
+        Assert.Contains("lan: interface 'nope0' does not exist", all, StringComparison.Ordinal);
+        Assert.Contains("maxLifetime:", all, StringComparison.Ordinal);
+        Assert.Contains("colour: unknown key", all, StringComparison.Ordinal);
+        Assert.Contains("firewall.mode: 'paranoid'", all, StringComparison.Ordinal);
+        Assert.Contains("firewall.tabel: unknown key", all, StringComparison.Ordinal);
+        Assert.Contains("rules[0].externalPorts: port range '2000-1000' is reversed", all, StringComparison.Ordinal);
+        Assert.Contains("rules[0].internalAddress:", all, StringComparison.Ordinal);
+        Assert.Contains("rules[1].action: 'maybe'", all, StringComparison.Ordinal);
+        Assert.Contains("rateLimit.perSecond:", all, StringComparison.Ordinal);
+        Assert.Equal(10, errors.Count);
+    }
+
+    [Fact]
+    public void Read_NotJson_OneClearError()
+    {
+        var errors = new List<string>();
+        ConfigFile.Read("{ wan: ", new GatewaySettings(), errors);
+        Assert.StartsWith("config: not valid JSON", Assert.Single(errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_FullValidFile_AppliesEveryKey()
+    {
+        var errors = new List<string>();
+        GatewayOptions? options = Resolve("""
+            {
+              // comments are allowed
+              "wan": "wan0", "lan": ["br-lan"], "stateDir": "/tmp/pm", "logLevel": "debug",
+              "firewall": { "mode": "integrate", "table": "pm_test" },
+              "natPmp": { "enabled": false }, "secureMode": false, "maxLifetime": 3600, "maxLeasesPerClient": 4,
+              "rateLimit": { "perSecond": 5.5, "burst": 9 }, "persistence": { "fsync": false },
+              "reservedPorts": [22, "8000-8010"],
+              "rules": [ { "action": "deny", "externalPorts": "6000-6999" }, { "action": "allow", "internalAddress": "192.168.77.0/24" } ],
+            }
+            """, errors);
+        Assert.Empty(errors);
+        Assert.NotNull(options);
+        GatewaySettings s = options.Settings;
+        Assert.Equal((FirewallMode.Integrate, "pm_test", false, false, 3600u, 4, 5.5, 9, false, "/tmp/pm"),
+            (s.FirewallMode, s.TableName, s.NatPmpEnabled, s.SecureMode, s.MaxLifetimeSeconds, s.MaxLeasesPerClient, s.RateLimitPerSecond, s.RateLimitBurst, s.Fsync, s.StateDirectory));
+        Assert.Contains((ushort)8005, options.ReservedPorts);
+        Assert.Contains((ushort)22, options.ReservedPorts);
+        Assert.False(options.Policy.Permits(6500, IPAddress.Parse("192.168.77.5"), 6500));
+        Assert.True(options.Policy.Permits(80, IPAddress.Parse("192.168.77.5"), 80));
+    }
+
+    [Fact]
+    public void Resolve_WanGivenAsLan_Error()
+    {
+        var errors = new List<string>();
+        Assert.Null(Resolve("""{ "lan": ["wan0"] }""", errors));
+        Assert.Contains("lan: 'wan0' is the WAN interface", errors);
+    }
+
+    [Theory]
+    [InlineData("10.0.0.1", "private")]
+    [InlineData("100.64.1.1", "shared address space (carrier-grade NAT)")]
+    [InlineData("203.0.113.1", "documentation (TEST-NET-3)")]
+    [InlineData("8.8.8.8", null)]
+    public void AddressClassifier_ReservedRanges(string address, string? kind)
+    {
+        Assert.Equal(kind, AddressClassifier.ReservedKind(IPAddress.Parse(address)));
+    }
+}

@@ -1,0 +1,219 @@
+using System.Net;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using PortMapper.Gateway.Configuration;
+using PortMapper.Gateway.Engine;
+using PortMapper.Gateway.Leases;
+using PortMapper.Gateway.Network;
+using PortMapper.Gateway.Persistence;
+using PortMapper.Gateway.Status;
+using PortMapper.KernelBackend;
+using PortMapper.Protocols.Mapping;
+
+namespace PortMapper.Gateway.Tests;
+
+public sealed class MappingEngineTests : IDisposable
+{
+    private static readonly IPAddress s_host = IPAddress.Parse("192.168.77.10");
+
+    private readonly TempDirectory _dir = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+    private readonly InMemoryFirewallBackend _kernel;
+    private readonly Inventory _inventory = new();
+
+    public MappingEngineTests()
+    {
+        _kernel = new InMemoryFirewallBackend(_time);
+    }
+
+    private sealed class Inventory : INetworkInventory
+    {
+        public IPAddress Wan { get; set; } = IPAddress.Parse("203.0.113.1");
+
+        public IReadOnlyList<NetworkInterfaceInfo> Interfaces() =>
+        [
+            new("wan0", 2, true, false, [new(Wan, 24)]),
+            new("br-lan", 3, true, false, [new(IPAddress.Parse("192.168.77.1"), 24)]),
+        ];
+
+        public string? DefaultRouteInterface() => "wan0";
+    }
+
+    private (MappingEngine Engine, GatewayState State, LeaseStore Store) NewEngine()
+    {
+        var errors = new List<string>();
+        GatewayOptions options = GatewayConfiguration.Resolve(new GatewaySettings { StateDirectory = _dir.Path, Fsync = false }, _inventory, errors)!;
+        Assert.Empty(errors);
+        var state = new GatewayState(_time);
+        var store = new LeaseStore(_dir.Path, fsync: false);
+        var engine = new MappingEngine(options, store, _kernel, state, new WanAddressSource(_inventory, options), _time, NullLogger<MappingEngine>.Instance);
+        return (engine, state, store);
+    }
+
+    private static MappingCommand Map(ushort port, uint lifetime) =>
+        new(MappingCommandKind.Map, MappingProtocol.Udp, MappingOrigin.NatPmp, s_host, s_host, port, port, lifetime, string.Empty);
+
+    [Fact]
+    public async Task Map_IsInTheKernelAndTheJournalBeforeTheAnswer()
+    {
+        var (engine, _, store) = NewEngine();
+        await engine.StartAsync(CancellationToken.None);
+        MappingOutcome outcome = await engine.RunAsync(Map(5000, 600), CancellationToken.None);
+
+        Assert.Equal(MappingStatus.Granted, outcome.Status);
+        PortMapping entry = Assert.IsType<PortMapping>(_kernel.Find(TransportProtocol.Udp, 5000));
+        Assert.Equal(s_host, entry.InternalAddress);
+        Assert.Equal(TimeSpan.FromSeconds(600), entry.Timeout);
+
+        // What the journal holds right now is what a kill -9 would leave behind.
+        using var copy = new LeaseStore(CopyOfState(), fsync: false);
+        Assert.Equal(5000, Assert.Single(copy.Load().Leases).ExternalPort);
+        await engine.StopAsync(CancellationToken.None);
+        store.Dispose();
+    }
+
+    [Fact]
+    public async Task TableFlushed_RebuildRestoresEveryMapping()
+    {
+        var (engine, state, store) = NewEngine();
+        await engine.StartAsync(CancellationToken.None);
+        await engine.RunAsync(Map(5000, 600), CancellationToken.None);
+        await engine.RunAsync(Map(5001, 600), CancellationToken.None);
+
+        _kernel.SimulateFlush();
+        await engine.RequestRebuildAsync();
+
+        Assert.True(_kernel.IsIntact());
+        Assert.Equal(2, _kernel.Entries.Count);
+        Assert.True(state.Current.KernelInSync);
+        await engine.StopAsync(CancellationToken.None);
+        store.Dispose();
+    }
+
+    [Fact]
+    public async Task ApplyRefusedByKernel_FallsBackToRebuild()
+    {
+        var (engine, _, store) = NewEngine();
+        await engine.StartAsync(CancellationToken.None);
+        _kernel.SimulateFlush(); // the next incremental apply fails
+        MappingOutcome outcome = await engine.RunAsync(Map(5000, 600), CancellationToken.None);
+
+        Assert.Equal(MappingStatus.Granted, outcome.Status);
+        Assert.NotNull(_kernel.Find(TransportProtocol.Udp, 5000));
+        await engine.StopAsync(CancellationToken.None);
+        store.Dispose();
+    }
+
+    [Fact]
+    public async Task Restart_RestoresLiveLeasesOnlyAndKeepsTheEpoch()
+    {
+        var (engine, state, store) = NewEngine();
+        await engine.StartAsync(CancellationToken.None);
+        DateTimeOffset epochStart = state.Current.EpochStart;
+        await engine.RunAsync(Map(5000, 60), CancellationToken.None);
+        await engine.RunAsync(Map(5001, 6000), CancellationToken.None);
+        await engine.StopAsync(CancellationToken.None);
+        store.Dispose();
+
+        _time.Advance(TimeSpan.FromSeconds(120));
+        _kernel.SimulateFlush();
+        var (again, state2, store2) = NewEngine();
+        await again.StartAsync(CancellationToken.None);
+
+        Assert.Equal([(ushort)5001], again.Leases().Select(l => l.ExternalPort));
+        Assert.Equal([(ushort)5001], _kernel.Entries.Select(e => e.ExternalPort));
+        Assert.Equal(epochStart, state2.Current.EpochStart);
+        Assert.Equal(120u, GatewayState.EpochSeconds(state2.Current, _time.GetUtcNow()));
+        await again.StopAsync(CancellationToken.None);
+        store2.Dispose();
+    }
+
+    [Fact]
+    public async Task Restart_WithAnotherWanAddress_StartsANewEpoch()
+    {
+        var (engine, _, store) = NewEngine();
+        await engine.StartAsync(CancellationToken.None);
+        await engine.StopAsync(CancellationToken.None);
+        store.Dispose();
+
+        _time.Advance(TimeSpan.FromSeconds(300));
+        _inventory.Wan = IPAddress.Parse("203.0.113.9");
+        var (again, state, store2) = NewEngine();
+        await again.StartAsync(CancellationToken.None);
+        Assert.Equal(0u, GatewayState.EpochSeconds(state.Current, _time.GetUtcNow()));
+        await again.StopAsync(CancellationToken.None);
+        store2.Dispose();
+    }
+
+    [Fact]
+    public async Task ExternalAddressChange_ResetsEpochMovesKernelAndAnnounces()
+    {
+        var (engine, state, store) = NewEngine();
+        await engine.StartAsync(CancellationToken.None);
+        Assert.True(state.Announcements.TryRead(out _)); // the start-up announcement
+        _time.Advance(TimeSpan.FromSeconds(50));
+
+        Assert.True(await engine.SetExternalAddressAsync(IPAddress.Parse("198.51.100.7")));
+
+        Assert.Equal(IPAddress.Parse("198.51.100.7"), _kernel.ExternalAddress);
+        Assert.Equal(0u, GatewayState.EpochSeconds(state.Current, _time.GetUtcNow()));
+        Assert.Equal("documentation (TEST-NET-2)", state.Current.ExternalAddressReservedKind);
+        Assert.True(state.Announcements.TryRead(out GatewayStatus? announced));
+        Assert.Equal(IPAddress.Parse("198.51.100.7"), announced.ExternalAddress);
+        Assert.False(await engine.SetExternalAddressAsync(IPAddress.Parse("198.51.100.7")));
+        await engine.StopAsync(CancellationToken.None);
+        store.Dispose();
+    }
+
+    [Fact]
+    public async Task Sweep_AfterExpiry_RemovesLeaseFromTableAndJournal()
+    {
+        var (engine, state, store) = NewEngine();
+        await engine.StartAsync(CancellationToken.None);
+        await engine.RunAsync(Map(5000, 10), CancellationToken.None);
+        Assert.Equal(1, state.Current.LeaseCount);
+
+        _time.Advance(TimeSpan.FromSeconds(11)); // fires the sweep timer
+        await engine.RequestRebuildAsync();      // a barrier: the sweep queued before it has run
+
+        Assert.Empty(engine.Leases());
+        Assert.Empty(_kernel.Entries);
+        Assert.Equal(0, state.Current.LeaseCount);
+        using var copy = new LeaseStore(CopyOfState(), fsync: false);
+        Assert.Empty(copy.Load().Leases);
+        await engine.StopAsync(CancellationToken.None);
+        store.Dispose();
+    }
+
+    [Fact]
+    public async Task Revoke_UnknownId_False_KnownId_GoneFromKernel()
+    {
+        var (engine, _, store) = NewEngine();
+        await engine.StartAsync(CancellationToken.None);
+        await engine.RunAsync(Map(5000, 600), CancellationToken.None);
+        long id = engine.Leases().Single().Id;
+
+        Assert.False(await engine.RevokeAsync(id + 100));
+        Assert.True(await engine.RevokeAsync(id));
+        Assert.Empty(_kernel.Entries);
+        await engine.StopAsync(CancellationToken.None);
+        store.Dispose();
+    }
+
+    private string CopyOfState()
+    {
+        string copy = _dir.Path + "-copy";
+        Directory.CreateDirectory(copy);
+        File.Copy(Path.Combine(_dir.Path, LeaseStore.FileName), Path.Combine(copy, LeaseStore.FileName), overwrite: true);
+        return copy;
+    }
+
+    public void Dispose()
+    {
+        _dir.Dispose();
+        if (Directory.Exists(_dir.Path + "-copy"))
+        {
+            Directory.Delete(_dir.Path + "-copy", recursive: true);
+        }
+    }
+}
