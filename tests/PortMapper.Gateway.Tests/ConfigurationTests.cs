@@ -71,6 +71,17 @@ public class ConfigurationTests
         Assert.Equal(10, errors.Count);
     }
 
+    [Theory]
+    [InlineData("192.168.77.1/24")]
+    [InlineData("10.0.0.1/8")]
+    [InlineData("2001:db8::1/64")]
+    public void Read_PrefixWithHostBits_Rejected(string prefix)
+    {
+        var errors = new List<string>();
+        ConfigFile.Read($$"""{ "rules": [ { "action": "allow", "internalAddress": "{{prefix}}" } ] }""", new GatewaySettings(), errors);
+        Assert.Contains("host bits must be zero", Assert.Single(errors), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Read_NotJson_OneClearError()
     {

@@ -150,7 +150,8 @@ public static partial class ConfigFile
                 case "internalAddress":
                     if (String(f.Value, fp, errors) is { } cidr)
                     {
-                        if (IPNetwork.TryParse(cidr, out IPNetwork parsed))
+                        // A prefix with host bits set ("192.168.1.1/24") is usually a typo for another prefix.
+                        if (IPNetwork.TryParse(cidr, out IPNetwork parsed) && cidr.StartsWith(parsed.BaseAddress.ToString() + "/", StringComparison.Ordinal))
                         {
                             network = parsed;
                         }

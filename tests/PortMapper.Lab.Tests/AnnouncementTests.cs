@@ -1,0 +1,102 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using PortMapper.Lab.Tests.Infrastructure;
+
+namespace PortMapper.Lab.Tests;
+
+/// <summary>
+/// RFC 6886 §3.2.1: at start, ten announcements to 224.0.0.1:5350 on each LAN interface, the first
+/// interval 250 ms and each following interval doubled, about two minutes in all.
+/// </summary>
+public class AnnouncementTests : IClassFixture<GatewayLab>
+{
+    private readonly GatewayLab _lab;
+
+    public AnnouncementTests(GatewayLab lab)
+    {
+        _lab = lab;
+    }
+
+    [Fact]
+    public async Task Start_TenAnnouncementsWithDoublingIntervals_HeardOnTheLanOnly()
+    {
+        await _lab.Daemon!.StopAsync();
+        using Socket lan = GatewayLab.Udp(_lab.Lan2, 5350);
+        using Socket wan = GatewayLab.Udp(_lab.Wan, 5350);
+        await _lab.Daemon.StartAsync();
+
+        var clock = Stopwatch.StartNew();
+        var arrivals = new List<TimeSpan>();
+        while (arrivals.Count < 10 && clock.Elapsed < TimeSpan.FromSeconds(150))
+        {
+            var packet = await GatewayLab.ReceiveAsync(lan, TimeSpan.FromSeconds(70));
+            Assert.NotNull(packet);
+            Assert.Equal(new IPEndPoint(GatewayLab.GatewayLan, 5351), packet.Value.From);
+            Assert.Equal(12, packet.Value.Data.Length);
+            Assert.Equal([0, 128, 0, 0], packet.Value.Data[..4]);
+            Assert.Equal(GatewayLab.External, new IPAddress(packet.Value.Data.AsSpan(8, 4)));
+            arrivals.Add(clock.Elapsed);
+        }
+
+        Assert.Equal(10, arrivals.Count);
+        for (int i = 1; i < arrivals.Count; i++)
+        {
+            double expected = 0.25 * Math.Pow(2, i - 1);
+            double actual = (arrivals[i] - arrivals[i - 1]).TotalSeconds;
+            Assert.InRange(actual, expected * 0.8, (expected * 1.2) + 0.1);
+        }
+
+        // No eleventh, and nothing ever reached the WAN side.
+        Assert.Null(await GatewayLab.ReceiveAsync(lan, TimeSpan.FromSeconds(3)));
+        Assert.Null(await GatewayLab.ReceiveAsync(wan, TimeSpan.FromMilliseconds(100)));
+    }
+}
+
+/// <summary>The WAN address changes: rules follow it, the epoch restarts, and the change is announced.</summary>
+public class ExternalAddressChangeTests : IClassFixture<GatewayLab>
+{
+    private static readonly IPAddress s_newAddress = IPAddress.Parse("203.0.113.5");
+
+    private readonly GatewayLab _lab;
+
+    public ExternalAddressChangeTests(GatewayLab lab)
+    {
+        _lab = lab;
+    }
+
+    [Fact]
+    public async Task WanAddressChanges_MappingMovesEpochResetsAndItIsAnnounced()
+    {
+        using TcpListener service = GatewayLab.ServeTcp(_lab.Lan1, 6500, "moved");
+        Assert.Equal(6500, (await _lab.NatPmpcAsync(_lab.Lan1, 6500, 6500, "tcp", 3600)).PublicPort);
+        await Task.Delay(2100);
+        using Socket listener = GatewayLab.Udp(_lab.Lan2, 5350);
+
+        // As a new DHCP lease does it: the old address goes, the new one comes, the default route is set again.
+        await Shell.CheckedAsync(_lab.Gw, "ip", "addr", "del", "203.0.113.1/24", "dev", "wan0");
+        await Shell.CheckedAsync(_lab.Gw, "ip", "addr", "add", "203.0.113.5/24", "dev", "wan0");
+        await Shell.CheckedAsync(_lab.Gw, "ip", "route", "replace", "default", "via", "203.0.113.2", "dev", "wan0");
+
+        // The start-up sequence may still be running; wait for the first packet naming the new address.
+        byte[]? announced = null;
+        var clock = Stopwatch.StartNew();
+        while (announced is null && clock.Elapsed < TimeSpan.FromSeconds(3))
+        {
+            var packet = await GatewayLab.ReceiveAsync(listener, TimeSpan.FromSeconds(3));
+            if (packet is { } p && new IPAddress(p.Data.AsSpan(8, 4)).Equals(s_newAddress))
+            {
+                announced = p.Data;
+            }
+        }
+
+        Assert.NotNull(announced);
+        Assert.InRange(BinaryPrimitives.ReadUInt32BigEndian(announced.AsSpan(4)), 0u, 1u);
+
+        byte[]? reply = await GatewayLab.NatPmpExchangeAsync(_lab.Lan1, GatewayLab.GatewayLan, [0, 0]);
+        Assert.Equal(s_newAddress, new IPAddress(reply!.AsSpan(8, 4)));
+        Assert.Equal("moved", await GatewayLab.TryTcpAsync(_lab.Wan, s_newAddress, 6500));
+        Assert.Contains(" to 203.0.113.5: epoch reset", _lab.Daemon!.Log, StringComparison.Ordinal);
+    }
+}

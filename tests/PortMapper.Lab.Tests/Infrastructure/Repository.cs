@@ -1,0 +1,27 @@
+namespace PortMapper.Lab.Tests.Infrastructure;
+
+internal static class Repository
+{
+    public static string Root { get; } = FindRoot();
+
+    /// <summary>The daemon under test: PORTMAPPER_BIN (the published NativeAOT binary in CI) or the build output.</summary>
+    public static string DaemonPath { get; } =
+        Environment.GetEnvironmentVariable("PORTMAPPER_BIN") is { Length: > 0 } bin
+            ? Path.GetFullPath(bin)
+            : Path.Combine(Root, "src", "Gateway", "bin", "Release", "net10.0", "linux-x64", "portmapper");
+
+    public static string LabScript => Path.Combine(Root, "conformance", "lab", "lab.sh");
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "PortMapper.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("PortMapper.sln not found above " + AppContext.BaseDirectory);
+    }
+}
