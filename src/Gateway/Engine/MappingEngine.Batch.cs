@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using PortMapper.Gateway.Leases;
 using PortMapper.Gateway.Logging;
@@ -10,8 +11,16 @@ namespace PortMapper.Gateway.Engine;
 
 public sealed partial class MappingEngine
 {
+    private static readonly TimeSpan s_slowBatch = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan s_memoryCheckInterval = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_trimInterval = TimeSpan.FromSeconds(30);
+    private static readonly long s_memorySlack = 8L << 20;
+    private DateTimeOffset _lastMemoryCheck;
+    private DateTimeOffset _lastTrim = DateTimeOffset.MinValue;
+
     private void ProcessBatch()
     {
+        long started = Stopwatch.GetTimestamp();
         DateTimeOffset now = _time.GetUtcNow();
         bool rebuild = false;
         lock (_tableLock)
@@ -28,6 +37,7 @@ public sealed partial class MappingEngine
                         break;
                     case EngineWorkKind.Sweep:
                         _table.RemoveExpired(now, _changes);
+                        ManageMemory(now);
                         break;
                     case EngineWorkKind.ExternalAddress:
                         work.Succeeded = ChangeExternalAddress(work.Address, now);
@@ -43,6 +53,7 @@ public sealed partial class MappingEngine
         // Durable first: once the journal has it, a crash cannot lose what is about to be acknowledged.
         _store.Record(_changes);
         _store.Flush();
+        long journaled = Stopwatch.GetTimestamp();
         if (rebuild)
         {
             if (!_kernel.IsIntact())
@@ -57,11 +68,19 @@ public sealed partial class MappingEngine
             ApplyToKernel(now);
         }
 
+        long programmed = Stopwatch.GetTimestamp();
         LogChanges(now);
         if (_store.ShouldCompact(_table.Count))
         {
             _store.Compact(_table.Leases, _state.Current.EpochStart, _state.Current.ExternalAddress, _table.NextId);
             Log.Compacted(_logger, _table.Count);
+        }
+
+        TimeSpan total = Stopwatch.GetElapsedTime(started);
+        if (total > s_slowBatch)
+        {
+            Log.SlowBatch(_logger, _batch.Count, total.TotalMilliseconds, Stopwatch.GetElapsedTime(started, journaled).TotalMilliseconds,
+                Stopwatch.GetElapsedTime(journaled, programmed).TotalMilliseconds, _table.Count);
         }
 
         foreach (EngineWork work in _batch)
@@ -77,6 +96,31 @@ public sealed partial class MappingEngine
 
         _batch.Clear();
         _changes.Clear();
+    }
+
+    /// <summary>
+    /// Gives memory back: after a burst the GC keeps free regions committed (22 MB of them over a 7.7 MB heap
+    /// was measured at 10,000 leases). When committed memory is well above what the heap needs, an aggressive
+    /// collection decommits it; on a router RSS matters more than a few ms twice a minute.
+    /// </summary>
+    private void ManageMemory(DateTimeOffset now, bool force = false)
+    {
+        if (!force && now - _lastMemoryCheck < s_memoryCheckInterval)
+        {
+            return;
+        }
+
+        _lastMemoryCheck = now;
+        GCMemoryInfo gc = GC.GetGCMemoryInfo();
+        bool bloated = gc.TotalCommittedBytes > (2 * gc.HeapSizeBytes) + s_memorySlack;
+        if ((force || bloated) && now - _lastTrim >= s_trimInterval)
+        {
+            _lastTrim = now;
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            gc = GC.GetGCMemoryInfo();
+        }
+
+        Log.Memory(_logger, Environment.WorkingSet / 1048576.0, gc.HeapSizeBytes / 1048576.0, gc.FragmentedBytes / 1048576.0, gc.TotalCommittedBytes / 1048576.0, _table.Count);
     }
 
     private void ApplyToKernel(DateTimeOffset now)
@@ -135,6 +179,9 @@ public sealed partial class MappingEngine
         }
 
         _state.Update(_state.Current with { KernelInSync = ok, LastReconcile = now, LeaseCount = mappings.Count });
+
+        // A rebuild builds and parses text for every mapping: shed that at once.
+        ManageMemory(now, force: true);
     }
 
     private bool ChangeExternalAddress(IPAddress? address, DateTimeOffset now)

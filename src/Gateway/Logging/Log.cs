@@ -41,6 +41,12 @@ internal static partial class Log
     [LoggerMessage(1009, LogLevel.Warning, "Request queue full: dropped a request from {Client}")]
     public static partial void QueueFull(ILogger logger, IPAddress client);
 
+    [LoggerMessage(1010, LogLevel.Debug, "Slow batch: {Count} requests took {TotalMs:F1} ms (table and journal {JournalMs:F1} ms, kernel {KernelMs:F1} ms) with {Leases} leases")]
+    public static partial void SlowBatch(ILogger logger, int count, double totalMs, double journalMs, double kernelMs, int leases);
+
+    [LoggerMessage(1011, LogLevel.Debug, "Memory: RSS {RssMb:F1} MB; GC heap {HeapMb:F1} MB ({FragmentedMb:F1} MB fragmented), committed {CommittedMb:F1} MB; {Leases} leases")]
+    public static partial void Memory(ILogger logger, double rssMb, double heapMb, double fragmentedMb, double committedMb, int leases);
+
     [LoggerMessage(2000, LogLevel.Information, "NAT-PMP listening on {Interface} {Address}:{Port}")]
     public static partial void NatPmpListening(ILogger logger, string @interface, IPAddress address, int port);
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using PortMapper.KernelBackend.Native;
 
 namespace PortMapper.KernelBackend.Nftables;
 
@@ -57,6 +58,9 @@ public sealed class NftablesBackend : IFirewallBackend, IDisposable
 
             _forwards.CommitKernelState(now);
         }
+
+        // Parsing a large batch makes libnftables allocate tens of MB that glibc would otherwise keep.
+        NativeMemory.Trim();
     }
 
     public void Apply(IReadOnlyList<FirewallChange> changes)
@@ -109,7 +113,7 @@ public sealed class NftablesBackend : IFirewallBackend, IDisposable
         lock (_lock)
         {
             return _session.TryRun(NftablesRuleset.Probe(_options.TableName), out string output)
-                && output.Contains("@" + NftablesRuleset.NatMap, StringComparison.Ordinal);
+                && output.Contains("127.0.0.1", StringComparison.Ordinal);
         }
     }
 

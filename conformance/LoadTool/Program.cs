@@ -1,0 +1,132 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using PortMapper.Conformance.LoadTool;
+
+// pm-load natpmp --gateway A --clients FIRST COUNT --levels 100,1000,10000 --measure N --window W [--pid PID]
+// pm-load ready --gateway A [--timeout S]     ms until the gateway answers an external-address request
+return args.FirstOrDefault() switch
+{
+    "natpmp" => await RunNatPmpAsync(Options.Parse(args[1..])),
+    "ready" => await ReadyAsync(Options.Parse(args[1..])),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: pm-load natpmp --gateway A --clients FIRST COUNT [--levels 100,1000,10000] [--measure N] [--window W] [--pid PID]");
+    Console.Error.WriteLine("       pm-load ready --gateway A [--timeout SECONDS]");
+    return 2;
+}
+
+static async Task<int> RunNatPmpAsync(Options o)
+{
+    IPAddress first = IPAddress.Parse(o.Get("clients"));
+    int count = int.Parse(o.Get("clients", 1), CultureInfo.InvariantCulture);
+    byte[] bytes = first.GetAddressBytes();
+    var clients = Enumerable.Range(0, count).Select(i =>
+    {
+        uint a = BinaryPrimitives.ReadUInt32BigEndian(bytes) + (uint)i;
+        byte[] b = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(b, a);
+        return new IPAddress(b);
+    }).ToList();
+
+    int[] levels = [.. o.Get("levels", "100,1000,10000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
+    int measure = int.Parse(o.Get("measure", "5000"), CultureInfo.InvariantCulture);
+    int window = int.Parse(o.Get("window", "64"), CultureInfo.InvariantCulture);
+    int? pid = o.Has("pid") ? int.Parse(o.Get("pid"), CultureInfo.InvariantCulture) : null;
+
+    using var load = new NatPmpLoad(IPAddress.Parse(o.Get("gateway")), clients, window);
+    using var cts = new CancellationTokenSource();
+    load.StartReceivers(cts.Token);
+    Console.WriteLine($"NAT-PMP map load: {load}; each level: fill to the level, then {measure} measured maps of new ports, then delete them");
+    Console.WriteLine("| live leases | measured requests | requests/s | p50 ms | p99 ms | max ms | errors | lost | daemon RSS MB |");
+    Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+    foreach (int level in levels)
+    {
+        if (level > load.Mapped)
+        {
+            await load.MapAsync(level - load.Mapped, 3600);
+        }
+
+        var (seconds, latencies) = await load.MapAsync(measure, 3600);
+        latencies.Sort();
+        string rss = pid is { } p ? RssMegabytes(p) : "-";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {level:N0}-{level + measure:N0} | {latencies.Count:N0} | {latencies.Count / seconds:N0} | {NatPmpLoad.Percentile(latencies, 50):F2} | {NatPmpLoad.Percentile(latencies, 99):F2} | {latencies.LastOrDefault():F2} | {load.Errors} | {load.Lost} | {rss} |"));
+        await load.DeleteLastAsync(measure);
+    }
+
+    await cts.CancelAsync();
+    return load.Errors == 0 && load.Lost == 0 ? 0 : 1;
+}
+
+static async Task<int> ReadyAsync(Options o)
+{
+    var gateway = new IPEndPoint(IPAddress.Parse(o.Get("gateway")), 5351);
+    double timeout = double.Parse(o.Get("timeout", "20"), CultureInfo.InvariantCulture);
+    using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+    socket.Bind(new IPEndPoint(IPAddress.Any, 0));
+    var clock = Stopwatch.StartNew();
+    byte[] reply = new byte[16];
+    while (clock.Elapsed.TotalSeconds < timeout)
+    {
+        socket.SendTo(new byte[] { 0, 0 }, gateway);
+        using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(10));
+        try
+        {
+            int n = await socket.ReceiveAsync(reply, SocketFlags.None, wait.Token);
+            if (n == 12)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"answered after {clock.Elapsed.TotalMilliseconds:F0} ms"));
+                return 0;
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException)
+        {
+        }
+    }
+
+    Console.WriteLine("no answer");
+    return 1;
+}
+
+static string RssMegabytes(int pid)
+{
+    string? line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+    return line is null ? "?" : (long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0).ToString("F1", CultureInfo.InvariantCulture);
+}
+
+internal sealed class Options
+{
+    private readonly Dictionary<string, List<string>> _values = [];
+
+    public static Options Parse(string[] args)
+    {
+        var o = new Options();
+        string? key = null;
+        foreach (string arg in args)
+        {
+            if (arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                key = arg[2..];
+                o._values[key] = [];
+            }
+            else if (key is not null)
+            {
+                o._values[key].Add(arg);
+            }
+        }
+
+        return o;
+    }
+
+    public bool Has(string key) => _values.ContainsKey(key);
+
+    public string Get(string key, int index = 0) => _values[key][index];
+
+    public string Get(string key, string fallback) => _values.TryGetValue(key, out var v) && v.Count > 0 ? v[0] : fallback;
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what the daemon, the lab and the tests need from Debian's packages (idempotent; needs root).
+set -euo pipefail
+need=()
+command -v nft >/dev/null || need+=(nftables)
+[ -e /usr/lib/x86_64-linux-gnu/libnftables.so.1 ] || [ -e /usr/lib/aarch64-linux-gnu/libnftables.so.1 ] || need+=(libnftables1)
+command -v natpmpc >/dev/null || need+=(natpmpc)
+command -v ip >/dev/null || need+=(iproute2)
+command -v clang >/dev/null || command -v gcc >/dev/null || need+=(clang)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+command -v dotnet >/dev/null || { echo "the .NET 10 SDK is required (dotnet on PATH)" >&2; exit 1; }
