@@ -99,4 +99,35 @@ public class ExternalAddressChangeTests : IClassFixture<GatewayLab>
         Assert.Equal("moved", await GatewayLab.TryTcpAsync(_lab.Wan, s_newAddress, 6500));
         Assert.Contains(" to 203.0.113.5: epoch reset", _lab.Daemon!.Log, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task WanAddressGone_NetworkFailure_ThenBackAgain()
+    {
+        string address = (await Shell.CheckedAsync(_lab.Gw, "ip", "-4", "-o", "addr", "show", "dev", "wan0")).Output.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3];
+        await Shell.CheckedAsync(_lab.Gw, "ip", "addr", "flush", "dev", "wan0");
+        try
+        {
+            byte[]? reply = null;
+            for (int i = 0; i < 20 && (reply is null || reply[3] != 3); i++)
+            {
+                await Task.Delay(100);
+                reply = await GatewayLab.NatPmpExchangeAsync(_lab.Lan1, GatewayLab.GatewayLan, [0, 0]);
+            }
+
+            // RFC 6886 §3.5: 3 - Network Failure; the address field reads 0.0.0.0.
+            Assert.Equal([0, 128, 0, 3], reply![..4]);
+            Assert.Equal([0, 0, 0, 0], reply[8..12]);
+            byte[]? map = await GatewayLab.NatPmpExchangeAsync(_lab.Lan1, GatewayLab.GatewayLan, [0, 2, 0, 0, 0x21, 0x34, 0x21, 0x34, 0, 0, 2, 0x58]);
+            Assert.Equal([0, 130, 0, 3], map![..4]);
+        }
+        finally
+        {
+            await Shell.CheckedAsync(_lab.Gw, "ip", "addr", "add", address, "dev", "wan0");
+            await Shell.CheckedAsync(_lab.Gw, "ip", "route", "replace", "default", "via", "203.0.113.2", "dev", "wan0");
+        }
+
+        await Task.Delay(300);
+        byte[]? back = await GatewayLab.NatPmpExchangeAsync(_lab.Lan1, GatewayLab.GatewayLan, [0, 0]);
+        Assert.Equal([0, 128, 0, 0], back![..4]);
+    }
 }

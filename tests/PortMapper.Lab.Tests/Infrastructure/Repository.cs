@@ -4,11 +4,22 @@ internal static class Repository
 {
     public static string Root { get; } = FindRoot();
 
-    /// <summary>The daemon under test: PORTMAPPER_BIN (the published NativeAOT binary in CI) or the build output.</summary>
-    public static string DaemonPath { get; } =
-        Environment.GetEnvironmentVariable("PORTMAPPER_BIN") is { Length: > 0 } bin
-            ? Path.GetFullPath(bin)
-            : Path.Combine(Root, "src", "Gateway", "bin", "Release", "net10.0", "linux-x64", "portmapper");
+    /// <summary>
+    /// The daemon under test: PORTMAPPER_BIN (./test sets it to the published NativeAOT binary), else the build
+    /// output, else the last published binary (an AOT publish leaves no apphost in the build output).
+    /// </summary>
+    public static string DaemonPath { get; } = FindDaemon();
+
+    private static string FindDaemon()
+    {
+        if (Environment.GetEnvironmentVariable("PORTMAPPER_BIN") is { Length: > 0 } bin)
+        {
+            return Path.GetFullPath(bin);
+        }
+
+        string built = Path.Combine(Root, "src", "Gateway", "bin", "Release", "net10.0", "linux-x64", "portmapper");
+        return File.Exists(built) ? built : Path.Combine(Root, "artifacts", "publish", "portmapper");
+    }
 
     public static string LabScript => Path.Combine(Root, "conformance", "lab", "lab.sh");
 

@@ -1,0 +1,48 @@
+using System.Net.Sockets;
+using PortMapper.Lab.Tests.Infrastructure;
+
+namespace PortMapper.Lab.Tests;
+
+/// <summary>A lab whose daemon runs in integrate mode: translation only, filtering left to the host firewall.</summary>
+public sealed class IntegrateLab : GatewayLab
+{
+    public IntegrateLab()
+    {
+        ConfigJson = """{ "firewall": { "mode": "integrate" } }""";
+    }
+}
+
+public class IntegrateModeTests : IClassFixture<IntegrateLab>
+{
+    private readonly IntegrateLab _lab;
+
+    public IntegrateModeTests(IntegrateLab lab)
+    {
+        _lab = lab;
+    }
+
+    [Fact]
+    public async Task Integrate_TranslatesMappingsButLeavesForwardingPolicyToTheHost()
+    {
+        string table = await _lab.KernelTableAsync();
+        Assert.Contains("dnat ip to", table, StringComparison.Ordinal);
+        Assert.DoesNotContain("hook forward", table, StringComparison.Ordinal);
+
+        using TcpListener mapped = GatewayLab.ServeTcp(_lab.Lan1, 8300, "integrated");
+        Assert.Equal(8300, (await _lab.NatPmpcAsync(_lab.Lan1, 8300, 8300, "tcp", 600)).PublicPort);
+        Assert.Equal("integrated", await GatewayLab.TryTcpAsync(_lab.Wan, GatewayLab.External, 8300));
+
+        // With no host firewall in the lab, a WAN host routing straight to the LAN is not stopped by the daemon.
+        await Shell.InNamespaceAsync(_lab.Wan, "ip", "route", "replace", "192.168.77.0/24", "via", "203.0.113.1");
+        using TcpListener direct = GatewayLab.ServeTcp(_lab.Lan2, 8301, "host-firewall-decides");
+        Assert.Equal("host-firewall-decides", await GatewayLab.TryTcpAsync(_lab.Wan, GatewayLab.Lan2Address, 8301));
+    }
+
+    [Fact]
+    public async Task FirewallSnippet_PrintsTheHostRule()
+    {
+        ProcessResult r = await Shell.RunAsync(Repository.DaemonPath, ["firewall-snippet"]);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("ct status dnat accept", r.Output.Trim());
+    }
+}
