@@ -39,6 +39,23 @@ public sealed class MappingEngineTests : IDisposable
         public string? DefaultRouteInterface() => "wan0";
     }
 
+    /// <summary>A started engine; disposing it stops the engine and closes its store.</summary>
+    private sealed record Running(MappingEngine Engine, GatewayState State, LeaseStore Store) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Engine.StopAsync(CancellationToken.None);
+            Store.Dispose();
+        }
+    }
+
+    private async Task<Running> StartAsync()
+    {
+        var (engine, state, store) = NewEngine();
+        await engine.StartAsync(CancellationToken.None);
+        return new Running(engine, state, store);
+    }
+
     private (MappingEngine Engine, GatewayState State, LeaseStore Store) NewEngine()
     {
         var errors = new List<string>();
@@ -56,8 +73,8 @@ public sealed class MappingEngineTests : IDisposable
     [Fact]
     public async Task Map_IsInTheKernelAndTheJournalBeforeTheAnswer()
     {
-        var (engine, _, store) = NewEngine();
-        await engine.StartAsync(CancellationToken.None);
+        await using Running run = await StartAsync();
+        var (engine, _) = (run.Engine, run.State);
         MappingOutcome outcome = await engine.RunAsync(Map(5000, 600), CancellationToken.None);
 
         Assert.Equal(MappingStatus.Granted, outcome.Status);
@@ -68,15 +85,13 @@ public sealed class MappingEngineTests : IDisposable
         // What the journal holds right now is what a kill -9 would leave behind.
         using var copy = new LeaseStore(CopyOfState(), fsync: false);
         Assert.Equal(5000, Assert.Single(copy.Load().Leases).ExternalPort);
-        await engine.StopAsync(CancellationToken.None);
-        store.Dispose();
     }
 
     [Fact]
     public async Task TableFlushed_RebuildRestoresEveryMapping()
     {
-        var (engine, state, store) = NewEngine();
-        await engine.StartAsync(CancellationToken.None);
+        await using Running run = await StartAsync();
+        var (engine, state) = (run.Engine, run.State);
         await engine.RunAsync(Map(5000, 600), CancellationToken.None);
         await engine.RunAsync(Map(5001, 600), CancellationToken.None);
 
@@ -86,70 +101,55 @@ public sealed class MappingEngineTests : IDisposable
         Assert.True(_kernel.IsIntact());
         Assert.Equal(2, _kernel.Entries.Count);
         Assert.True(state.Current.KernelInSync);
-        await engine.StopAsync(CancellationToken.None);
-        store.Dispose();
     }
 
     [Fact]
     public async Task ApplyRefusedByKernel_FallsBackToRebuild()
     {
-        var (engine, _, store) = NewEngine();
-        await engine.StartAsync(CancellationToken.None);
+        await using Running run = await StartAsync();
+        var (engine, _) = (run.Engine, run.State);
         _kernel.SimulateFlush(); // the next incremental apply fails
         MappingOutcome outcome = await engine.RunAsync(Map(5000, 600), CancellationToken.None);
 
         Assert.Equal(MappingStatus.Granted, outcome.Status);
         Assert.NotNull(_kernel.Find(TransportProtocol.Udp, 5000));
-        await engine.StopAsync(CancellationToken.None);
-        store.Dispose();
     }
 
     [Fact]
     public async Task Restart_RestoresLiveLeasesOnlyAndKeepsTheEpoch()
     {
-        var (engine, state, store) = NewEngine();
-        await engine.StartAsync(CancellationToken.None);
-        DateTimeOffset epochStart = state.Current.EpochStart;
-        await engine.RunAsync(Map(5000, 60), CancellationToken.None);
-        await engine.RunAsync(Map(5001, 6000), CancellationToken.None);
-        await engine.StopAsync(CancellationToken.None);
-        store.Dispose();
+        Running first = await StartAsync();
+        DateTimeOffset epochStart = first.State.Current.EpochStart;
+        await first.Engine.RunAsync(Map(5000, 60), CancellationToken.None);
+        await first.Engine.RunAsync(Map(5001, 6000), CancellationToken.None);
+        await first.DisposeAsync();
 
         _time.Advance(TimeSpan.FromSeconds(120));
         _kernel.SimulateFlush();
-        var (again, state2, store2) = NewEngine();
-        await again.StartAsync(CancellationToken.None);
+        await using Running second = await StartAsync();
 
-        Assert.Equal([(ushort)5001], again.Leases().Select(l => l.ExternalPort));
+        Assert.Equal([(ushort)5001], second.Engine.Leases().Select(l => l.ExternalPort));
         Assert.Equal([(ushort)5001], _kernel.Entries.Select(e => e.ExternalPort));
-        Assert.Equal(epochStart, state2.Current.EpochStart);
-        Assert.Equal(120u, GatewayState.EpochSeconds(state2.Current, _time.GetUtcNow()));
-        await again.StopAsync(CancellationToken.None);
-        store2.Dispose();
+        Assert.Equal(epochStart, second.State.Current.EpochStart);
+        Assert.Equal(120u, GatewayState.EpochSeconds(second.State.Current, _time.GetUtcNow()));
     }
 
     [Fact]
     public async Task Restart_WithAnotherWanAddress_StartsANewEpoch()
     {
-        var (engine, _, store) = NewEngine();
-        await engine.StartAsync(CancellationToken.None);
-        await engine.StopAsync(CancellationToken.None);
-        store.Dispose();
+        await (await StartAsync()).DisposeAsync();
 
         _time.Advance(TimeSpan.FromSeconds(300));
         _inventory.Wan = IPAddress.Parse("203.0.113.9");
-        var (again, state, store2) = NewEngine();
-        await again.StartAsync(CancellationToken.None);
-        Assert.Equal(0u, GatewayState.EpochSeconds(state.Current, _time.GetUtcNow()));
-        await again.StopAsync(CancellationToken.None);
-        store2.Dispose();
+        await using Running second = await StartAsync();
+        Assert.Equal(0u, GatewayState.EpochSeconds(second.State.Current, _time.GetUtcNow()));
     }
 
     [Fact]
     public async Task ExternalAddressChange_ResetsEpochMovesKernelAndAnnounces()
     {
-        var (engine, state, store) = NewEngine();
-        await engine.StartAsync(CancellationToken.None);
+        await using Running run = await StartAsync();
+        var (engine, state) = (run.Engine, run.State);
         Assert.True(state.Announcements.TryRead(out _)); // the start-up announcement
         _time.Advance(TimeSpan.FromSeconds(50));
 
@@ -161,15 +161,13 @@ public sealed class MappingEngineTests : IDisposable
         Assert.True(state.Announcements.TryRead(out GatewayStatus? announced));
         Assert.Equal(IPAddress.Parse("198.51.100.7"), announced.ExternalAddress);
         Assert.False(await engine.SetExternalAddressAsync(IPAddress.Parse("198.51.100.7")));
-        await engine.StopAsync(CancellationToken.None);
-        store.Dispose();
     }
 
     [Fact]
     public async Task Sweep_AfterExpiry_RemovesLeaseFromTableAndJournal()
     {
-        var (engine, state, store) = NewEngine();
-        await engine.StartAsync(CancellationToken.None);
+        await using Running run = await StartAsync();
+        var (engine, state) = (run.Engine, run.State);
         await engine.RunAsync(Map(5000, 10), CancellationToken.None);
         Assert.Equal(1, state.Current.LeaseCount);
 
@@ -181,23 +179,19 @@ public sealed class MappingEngineTests : IDisposable
         Assert.Equal(0, state.Current.LeaseCount);
         using var copy = new LeaseStore(CopyOfState(), fsync: false);
         Assert.Empty(copy.Load().Leases);
-        await engine.StopAsync(CancellationToken.None);
-        store.Dispose();
     }
 
     [Fact]
     public async Task Revoke_UnknownId_False_KnownId_GoneFromKernel()
     {
-        var (engine, _, store) = NewEngine();
-        await engine.StartAsync(CancellationToken.None);
+        await using Running run = await StartAsync();
+        var (engine, _) = (run.Engine, run.State);
         await engine.RunAsync(Map(5000, 600), CancellationToken.None);
         long id = engine.Leases().Single().Id;
 
         Assert.False(await engine.RevokeAsync(id + 100));
         Assert.True(await engine.RevokeAsync(id));
         Assert.Empty(_kernel.Entries);
-        await engine.StopAsync(CancellationToken.None);
-        store.Dispose();
     }
 
     private string CopyOfState()

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
-using System.Text.RegularExpressions;
 
 namespace PortMapper.Lab.Tests.Infrastructure;
 
@@ -122,7 +121,4 @@ internal sealed partial class Daemon : IDisposable
 
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int Kill(int pid, int signal);
-
-    [GeneratedRegex("lease (\\d+)")]
-    internal static partial Regex LeaseIdPattern();
 }
