@@ -6,6 +6,7 @@ command -v nft >/dev/null || need+=(nftables)
 [ -e /usr/lib/x86_64-linux-gnu/libnftables.so.1 ] || [ -e /usr/lib/aarch64-linux-gnu/libnftables.so.1 ] || need+=(libnftables1)
 command -v natpmpc >/dev/null || need+=(natpmpc)
 command -v ip >/dev/null || need+=(iproute2)
+command -v capsh >/dev/null || need+=(libcap2-bin)
 command -v clang >/dev/null || command -v gcc >/dev/null || need+=(clang)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"

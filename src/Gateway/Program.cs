@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PortMapper.Gateway.Configuration;
 using PortMapper.Gateway.Hosting;
@@ -93,8 +94,11 @@ public static class Program
         try
         {
             using IHost host = GatewayHost.Build(options, inventory, logger);
-            await host.RunAsync(cancellationToken).ConfigureAwait(false);
-            return 0;
+            List<BackgroundService> services = [.. host.Services.GetServices<IHostedService>().OfType<BackgroundService>()];
+            await host.RunAsync(cancellationToken).ConfigureAwait(false); // disposes the host
+
+            // A listener that failed (its port taken, say) stopped the host: that is a failure, not a clean stop.
+            return services.Any(s => s.ExecuteTask is { IsFaulted: true }) ? 1 : 0;
         }
         catch (Exception e) when (e is FirewallException or DllNotFoundException or IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
         {

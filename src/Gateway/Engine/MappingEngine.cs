@@ -116,6 +116,12 @@ public sealed partial class MappingEngine : BackgroundService
         Log.Interfaces(_logger, _options.WanInterface, string.Join(", ", _options.LanInterfaces.Select(l => l.Name)), _options.Settings.FirewallMode.ToString().ToLowerInvariant(), _options.Settings.TableName);
         ReportExternalAddress(external);
         Rebuild(now);
+        if (!_state.Current.KernelInSync)
+        {
+            // Serving requests that cannot reach the kernel would only mislead clients.
+            throw new FirewallException($"cannot install the nftables table '{_options.Settings.TableName}' (see the error above); is this root, or CAP_NET_ADMIN?");
+        }
+
         Log.Restored(_logger, restored, stored.Leases.Count - restored, _options.Settings.StateDirectory, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         _state.Announce(_state.Current);
         return base.StartAsync(cancellationToken);

@@ -21,7 +21,7 @@ public sealed class LanSocket : IDisposable
         Socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         try
         {
-            Socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // No SO_REUSEADDR: on Linux it would let a second UDP socket bind the same port and share our traffic.
             Socket.SetRawSocketOption(SolSocket, SoBindToDevice, Encoding.ASCII.GetBytes(lan.Name + "\0"));
             Socket.Bind(new IPEndPoint(address, port));
 
