@@ -6,7 +6,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-measure=5000 window=64
+measure=5000 window=16
 while [ $# -gt 0 ]; do
   case "$1" in
     --measure) measure=$2; shift 2 ;;
