@@ -10,4 +10,7 @@ public enum MappingCommandKind : byte
 
     /// <summary>Delete every mapping of one protocol that the client created through this front end.</summary>
     DeleteAll,
+
+    /// <summary>Create or renew the outbound mapping from one internal endpoint to one remote peer.</summary>
+    Peer,
 }

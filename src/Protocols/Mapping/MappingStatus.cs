@@ -9,4 +9,7 @@ public enum MappingStatus : byte
     QuotaExceeded,
     NoResources,
     NoExternalAddress,
+
+    /// <summary>The suggested external port was not free and the request preferred failure to another port.</summary>
+    CannotProvideExternal,
 }

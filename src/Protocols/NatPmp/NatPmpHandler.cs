@@ -93,7 +93,7 @@ public static class NatPmpHandler
         MappingStatus.Granted or MappingStatus.Deleted => NatPmpResultCode.Success,
         MappingStatus.NotAuthorized => NatPmpResultCode.NotAuthorized,
         MappingStatus.NoExternalAddress => NatPmpResultCode.NetworkFailure,
-        MappingStatus.QuotaExceeded or MappingStatus.NoResources => NatPmpResultCode.OutOfResources,
+        MappingStatus.QuotaExceeded or MappingStatus.NoResources or MappingStatus.CannotProvideExternal => NatPmpResultCode.OutOfResources,
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "unknown mapping status"),
     };
 }

@@ -1,0 +1,8 @@
+namespace PortMapper.Protocols.Pcp;
+
+public enum PcpAction : byte
+{
+    Drop,
+    Reply,
+    Execute,
+}
