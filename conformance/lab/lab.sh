@@ -3,7 +3,8 @@
 #   lab.sh up PREFIX    create PREFIXgw, PREFIXwan, PREFIXlan1, PREFIXlan2
 #   lab.sh down PREFIX  delete them
 #
-#   PREFIXwan   eth0 203.0.113.2/24 + .3/24, 2001:db8:ffff::2/64   (the upstream; no route to the LAN)
+#   PREFIXwan   eth0 203.0.113.2/24 + .3/24, 2001:db8:ffff::2/64   (the upstream; routes 2001:db8:77::/64 to
+#               the gateway, but has no route to the IPv4 LAN behind the NAT)
 #   PREFIXgw    wan0 203.0.113.1/24, 2001:db8:ffff::1/64, default via 203.0.113.2
 #               br-lan 192.168.77.1/24, 2001:db8:77::1/64 (a bridge, as on a home router)
 #               forwarding on, masquerade out of wan0; the daemon adds the rest
@@ -45,6 +46,8 @@ up() {
   nsx "$wan" ip addr add 203.0.113.3/24 dev eth0
   nsx "$wan" ip -6 addr add 2001:db8:ffff::2/64 dev eth0 nodad
   nsx "$wan" ip link set eth0 up
+  # The upstream routes the LAN's IPv6 prefix to the gateway, as an ISP does with a delegated prefix.
+  nsx "$wan" ip -6 route add 2001:db8:77::/64 via 2001:db8:ffff::1 dev eth0
 
   nsx "$gw" ip addr add 203.0.113.1/24 dev wan0
   nsx "$gw" ip -6 addr add 2001:db8:ffff::1/64 dev wan0 nodad

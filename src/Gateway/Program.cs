@@ -30,8 +30,20 @@ public static class Program
         var checkConfig = new Command("check-config", "Validate a configuration file against this machine and exit") { file };
         checkConfig.SetAction(parse => CheckConfig(parse.GetValue(file)!));
 
-        var snippet = new Command("firewall-snippet", "Print the rule a host firewall needs in 'integrate' mode");
-        snippet.SetAction(_ => Console.WriteLine(NftablesRuleset.IntegrateSnippet));
+        var snippetConfig = new Option<string?>("--config") { Description = "JSON configuration file (for firewall.mark)" };
+        var snippet = new Command("firewall-snippet", "Print the rule a host firewall's forward chain needs in 'integrate' mode") { snippetConfig };
+        snippet.SetAction(parse =>
+        {
+            var (settings, errors) = ReadSettings(parse.GetValue(snippetConfig), null, null, null, null);
+            if (errors.Count > 0)
+            {
+                ReportAsync(errors).GetAwaiter().GetResult();
+                return BadConfiguration;
+            }
+
+            Console.WriteLine(NftablesRuleset.IntegrateSnippet(settings.FirewallMark));
+            return 0;
+        });
 
         var root = new RootCommand("PortMapper: a NAT-PMP, PCP and UPnP IGD port-mapping gateway for Linux and nftables")
         {

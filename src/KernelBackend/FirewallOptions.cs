@@ -1,3 +1,4 @@
 namespace PortMapper.KernelBackend;
 
-public sealed record FirewallOptions(string TableName, FirewallMode Mode, string WanInterface, IReadOnlyList<string> LanInterfaces);
+/// <param name="Mark">In integrate mode, the packet mark bit set on packets a mapping or pinhole admits.</param>
+public sealed record FirewallOptions(string TableName, FirewallMode Mode, string WanInterface, IReadOnlyList<string> LanInterfaces, uint Mark = NftablesMark.Default);

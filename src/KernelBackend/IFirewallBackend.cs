@@ -7,14 +7,11 @@ namespace PortMapper.KernelBackend;
 /// </summary>
 public interface IFirewallBackend
 {
-    /// <summary>Replaces everything the daemon owns in the kernel with exactly these mappings.</summary>
+    /// <summary>Replaces everything the daemon owns in the kernel with exactly these mappings and this external address.</summary>
     void Rebuild(IPAddress? externalAddress, IReadOnlyCollection<PortMapping> mappings);
 
     /// <summary>Applies incremental changes. Throws <see cref="FirewallException"/> when the kernel refuses them.</summary>
     void Apply(IReadOnlyList<FirewallChange> changes);
-
-    /// <summary>Points the mappings at a new external address (or at none).</summary>
-    void SetExternalAddress(IPAddress? externalAddress);
 
     /// <summary>False when the daemon's table or its rules are gone, for example after a firewall reload.</summary>
     bool IsIntact();

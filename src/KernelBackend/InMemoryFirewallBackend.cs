@@ -4,14 +4,14 @@ namespace PortMapper.KernelBackend;
 
 /// <summary>
 /// A backend that keeps mappings in memory with the kernel's semantics: batches are atomic, adding a
-/// present key or removing an absent one fails the batch, and entries lapse when their timeout runs out.
+/// present mapping or removing an absent one fails the batch, and entries lapse when their timeout runs out.
 /// For unit tests and dry runs.
 /// </summary>
 public sealed class InMemoryFirewallBackend : IFirewallBackend
 {
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
-    private readonly Dictionary<(TransportProtocol, ushort), (PortMapping Mapping, DateTimeOffset? Expires)> _entries = [];
+    private readonly Dictionary<long, (PortMapping Mapping, DateTimeOffset? Expires)> _entries = [];
     private bool _intact;
 
     public InMemoryFirewallBackend(TimeProvider time)
@@ -38,13 +38,9 @@ public sealed class InMemoryFirewallBackend : IFirewallBackend
         }
     }
 
-    public PortMapping? Find(TransportProtocol protocol, ushort externalPort)
-    {
-        lock (_lock)
-        {
-            return _entries.TryGetValue((protocol, externalPort), out var e) && IsLive(e.Expires, _time.GetUtcNow()) ? e.Mapping : null;
-        }
-    }
+    /// <summary>The live IPv4 translation for an external port, if any.</summary>
+    public PortMapping? Find(TransportProtocol protocol, ushort externalPort) =>
+        Entries.Where(m => !m.IsPinhole && m.Protocol == protocol && m.ExternalPort == externalPort).Select(m => (PortMapping?)m).FirstOrDefault();
 
     /// <summary>Simulates someone deleting the daemon's table (a firewall reload).</summary>
     public void SimulateFlush()
@@ -64,7 +60,7 @@ public sealed class InMemoryFirewallBackend : IFirewallBackend
             _entries.Clear();
             foreach (PortMapping m in mappings)
             {
-                _entries[(m.Protocol, m.ExternalPort)] = (m, now + m.Timeout);
+                _entries[m.Id] = (m, now + m.Timeout);
             }
 
             ExternalAddress = externalAddress;
@@ -83,23 +79,23 @@ public sealed class InMemoryFirewallBackend : IFirewallBackend
             }
 
             DateTimeOffset now = _time.GetUtcNow();
-            var staged = new Dictionary<(TransportProtocol, ushort), (PortMapping Mapping, DateTimeOffset? Expires)>(_entries);
+            var staged = new Dictionary<long, (PortMapping Mapping, DateTimeOffset? Expires)>(_entries);
             foreach (FirewallChange change in changes)
             {
-                var key = (change.Mapping.Protocol, change.Mapping.ExternalPort);
-                bool present = staged.TryGetValue(key, out var existing) && IsLive(existing.Expires, now);
+                long id = change.Mapping.Id;
+                bool present = staged.TryGetValue(id, out var existing) && IsLive(existing.Expires, now);
                 switch (change.Kind)
                 {
                     case FirewallChangeKind.Add when present:
-                        throw new FirewallException($"element {key} exists");
+                        throw new FirewallException($"mapping {id} exists");
                     case FirewallChangeKind.Remove when !present:
                     case FirewallChangeKind.Replace when !present:
-                        throw new FirewallException($"element {key} does not exist");
+                        throw new FirewallException($"mapping {id} does not exist");
                     case FirewallChangeKind.Remove:
-                        staged.Remove(key);
+                        staged.Remove(id);
                         break;
                     default:
-                        staged[key] = (change.Mapping, now + change.Mapping.Timeout);
+                        staged[id] = (change.Mapping, now + change.Mapping.Timeout);
                         break;
                 }
             }
@@ -111,14 +107,6 @@ public sealed class InMemoryFirewallBackend : IFirewallBackend
             }
 
             ApplyCount++;
-        }
-    }
-
-    public void SetExternalAddress(IPAddress? externalAddress)
-    {
-        lock (_lock)
-        {
-            ExternalAddress = externalAddress;
         }
     }
 

@@ -5,14 +5,14 @@ namespace PortMapper.KernelBackend.Tests;
 
 public class InMemoryFirewallBackendTests
 {
-    private static readonly PortMapping s_map = new(TransportProtocol.Tcp, 8080, IPAddress.Parse("192.168.77.10"), 80, TimeSpan.FromSeconds(10));
+    private static readonly PortMapping s_map = new(TransportProtocol.Tcp, 8080, IPAddress.Parse("192.168.77.10"), 80, TimeSpan.FromSeconds(10), Id: 1);
 
     [Fact]
     public void Apply_BatchWithOneBadChange_AppliesNothing()
     {
         var backend = new InMemoryFirewallBackend(new FakeTimeProvider());
         backend.Rebuild(null, []);
-        var other = s_map with { ExternalPort = 9000 };
+        var other = s_map with { ExternalPort = 9000, Id = 2 };
         Assert.Throws<FirewallException>(() => backend.Apply([new(FirewallChangeKind.Add, other), new(FirewallChangeKind.Remove, s_map)]));
         Assert.Empty(backend.Entries);
     }

@@ -7,6 +7,7 @@ namespace PortMapper.KernelBackend.Tests;
 public class NftablesRulesetTests
 {
     private static readonly FirewallOptions s_standalone = new("portmapper", FirewallMode.Standalone, "wan0", ["br-lan"]);
+    private static readonly IPAddress s_host = IPAddress.Parse("192.168.77.10");
 
     [Fact]
     public void Build_Standalone_ReplacesTableAtomicallyAndDropsOtherWanFlows()
@@ -15,32 +16,64 @@ public class NftablesRulesetTests
         Assert.StartsWith("add table inet portmapper\ndelete table inet portmapper\ntable inet portmapper {", text, StringComparison.Ordinal);
         Assert.Contains("map nat4 { type inet_proto . inet_service : ipv4_addr . inet_service; flags timeout; }", text, StringComparison.Ordinal);
         Assert.Contains("iifname \"wan0\" ip daddr @ext4 meta l4proto { tcp, udp } dnat ip to meta l4proto . th dport map @nat4", text, StringComparison.Ordinal);
-        Assert.Contains("ct status dnat ip daddr . meta l4proto . th dport @fwd4 accept\n    drop", text, StringComparison.Ordinal);
+        Assert.Contains("ct status dnat ip daddr . meta l4proto . th dport @fwd4 accept", text, StringComparison.Ordinal);
+        Assert.Contains("ip6 daddr . meta l4proto . th dport @pin6 accept", text, StringComparison.Ordinal);
+        Assert.Contains("ip6 daddr . meta l4proto . th dport @only6 drop\n    drop\n", text, StringComparison.Ordinal);
         Assert.Contains("add element inet portmapper ext4 { 203.0.113.1 }", text, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Build_Integrate_HasNoForwardChain()
+    public void Build_Integrate_MarksWhatMappingsAdmitAndDropsOnlyWhatFiltersRefuse()
     {
-        string text = NftablesRuleset.Build(s_standalone with { Mode = FirewallMode.Integrate }, null, [], []);
-        Assert.DoesNotContain("hook forward", text, StringComparison.Ordinal);
-        Assert.DoesNotContain("drop", text, StringComparison.Ordinal);
-        Assert.DoesNotContain("ext4 {", text.Split("table inet portmapper {")[1].Split('}').Last(), StringComparison.Ordinal);
+        string text = NftablesRuleset.Build(s_standalone with { Mode = FirewallMode.Integrate, Mark = 0x20 }, null, [], []);
+        Assert.Contains("type filter hook forward priority filter - 1; policy accept;", text, StringComparison.Ordinal);
+        Assert.Contains("@fwd4 meta mark set meta mark | 0x00000020 return", text, StringComparison.Ordinal);
+        Assert.Contains("@only4 drop\n    ip6 daddr . meta l4proto . th dport @only6 drop\n  }", text, StringComparison.Ordinal);
+        Assert.Equal("meta mark & 0x00000020 == 0x00000020 accept", NftablesRuleset.IntegrateSnippet(0x20));
     }
 
     [Fact]
-    public void AppendAddNat_WithTimeout_UsesMillisecondsRoundedUp()
+    public void Translation_WithTimeout_UsesMillisecondsRoundedUp()
     {
         var text = new StringBuilder();
-        NftablesRuleset.AppendAddNat(text, "t", new PortMapping(TransportProtocol.Udp, 5000, IPAddress.Parse("192.168.77.10"), 5001, TimeSpan.FromMilliseconds(1500.2)));
+        NftablesRuleset.AppendTranslation(text, "t", new PortMapping(TransportProtocol.Udp, 5000, s_host, 5001, TimeSpan.FromMilliseconds(1500.2)), null);
         Assert.Equal("add element inet t nat4 { udp . 5000 timeout 1501ms : 192.168.77.10 . 5001 }\n", text.ToString());
     }
 
     [Fact]
-    public void AppendAddNat_Permanent_HasNoTimeout()
+    public void Translation_Permanent_HasNoTimeout()
     {
         var text = new StringBuilder();
-        NftablesRuleset.AppendAddNat(text, "t", new PortMapping(TransportProtocol.Tcp, 80, IPAddress.Parse("192.168.77.10"), 8080, null));
+        NftablesRuleset.AppendTranslation(text, "t", new PortMapping(TransportProtocol.Tcp, 80, s_host, 8080, null), null);
         Assert.Equal("add element inet t nat4 { tcp . 80 : 192.168.77.10 . 8080 }\n", text.ToString());
+    }
+
+    [Fact]
+    public void Peer_IsASnatEntryToTheExternalAddressAndNeedsNoForwardEntry()
+    {
+        var peer = new PortMapping(TransportProtocol.Udp, 40000, s_host, 5000, TimeSpan.FromSeconds(60), 3, null, new IPEndPoint(IPAddress.Parse("198.51.100.7"), 3478));
+        var text = new StringBuilder();
+        NftablesRuleset.AppendTranslation(text, "t", peer, IPAddress.Parse("203.0.113.1"));
+        NftablesRuleset.AppendDeleteTranslation(text, "t", peer);
+        Assert.Equal(
+            "add element inet t peer4 { 192.168.77.10 . udp . 5000 . 198.51.100.7 . 3478 timeout 60000ms : 203.0.113.1 . 40000 }\n" +
+            "delete element inet t peer4 { 192.168.77.10 . udp . 5000 . 198.51.100.7 . 3478 }\n",
+            text.ToString());
+        Assert.Empty(NftablesRuleset.ForwardKeys(peer));
+    }
+
+    [Fact]
+    public void ForwardKeys_PinholeAndFilteredMappings()
+    {
+        var pinhole = new PortMapping(TransportProtocol.Tcp, 8080, IPAddress.Parse("2001:db8:77::10"), 8080, null, 1);
+        Assert.Equal([new ForwardKey("pin6", "2001:db8:77::10 . tcp . 8080")], NftablesRuleset.ForwardKeys(pinhole));
+        var text = new StringBuilder();
+        NftablesRuleset.AppendTranslation(text, "t", pinhole, null);
+        Assert.Equal(string.Empty, text.ToString());
+
+        var filtered = pinhole with { Filters = [new RemoteFilter(IPNetwork.Parse("2001:db8:ffff::/64"), 443)] };
+        Assert.Equal(
+            [new ForwardKey("only6", "2001:db8:77::10 . tcp . 8080"), new ForwardKey("filt6", "2001:db8:77::10 . tcp . 8080 . 2001:db8:ffff::/64 . 443")],
+            NftablesRuleset.ForwardKeys(filtered));
     }
 }

@@ -27,24 +27,36 @@ public class AnnouncementTests : IClassFixture<GatewayLab>
         using Socket wan = GatewayLab.Udp(_lab.Wan, 5350);
         await _lab.Daemon.StartAsync();
 
+        // Each round carries NAT-PMP's external-address response and PCP's unsolicited ANNOUNCE.
         var clock = Stopwatch.StartNew();
-        var arrivals = new List<TimeSpan>();
-        while (arrivals.Count < 10 && clock.Elapsed < TimeSpan.FromSeconds(150))
+        var natPmp = new List<TimeSpan>();
+        int pcp = 0;
+        while ((natPmp.Count < 10 || pcp < 10) && clock.Elapsed < TimeSpan.FromSeconds(150))
         {
             var packet = await GatewayLab.ReceiveAsync(lan, TimeSpan.FromSeconds(70));
             Assert.NotNull(packet);
             Assert.Equal(new IPEndPoint(GatewayLab.GatewayLan, 5351), packet.Value.From);
-            Assert.Equal(12, packet.Value.Data.Length);
-            Assert.Equal([0, 128, 0, 0], packet.Value.Data[..4]);
-            Assert.Equal(GatewayLab.External, new IPAddress(packet.Value.Data.AsSpan(8, 4)));
-            arrivals.Add(clock.Elapsed);
+            byte[] data = packet.Value.Data;
+            if (data[0] == 2)
+            {
+                Assert.Equal(24, data.Length);
+                Assert.Equal([2, 128, 0, 0, 0, 0, 0, 0], data[..8]); // ANNOUNCE response, SUCCESS, lifetime 0
+                pcp++;
+                continue;
+            }
+
+            Assert.Equal(12, data.Length);
+            Assert.Equal([0, 128, 0, 0], data[..4]);
+            Assert.Equal(GatewayLab.External, new IPAddress(data.AsSpan(8, 4)));
+            natPmp.Add(clock.Elapsed);
         }
 
-        Assert.Equal(10, arrivals.Count);
-        for (int i = 1; i < arrivals.Count; i++)
+        Assert.Equal(10, natPmp.Count);
+        Assert.Equal(10, pcp);
+        for (int i = 1; i < natPmp.Count; i++)
         {
             double expected = 0.25 * Math.Pow(2, i - 1);
-            double actual = (arrivals[i] - arrivals[i - 1]).TotalSeconds;
+            double actual = (natPmp[i] - natPmp[i - 1]).TotalSeconds;
             Assert.InRange(actual, expected * 0.8, (expected * 1.2) + 0.1);
         }
 

@@ -26,7 +26,8 @@ public class IntegrateModeTests : IClassFixture<IntegrateLab>
     {
         string table = await _lab.KernelTableAsync();
         Assert.Contains("dnat ip to", table, StringComparison.Ordinal);
-        Assert.DoesNotContain("hook forward", table, StringComparison.Ordinal);
+        Assert.Contains("hook forward priority filter - 1", table, StringComparison.Ordinal);
+        Assert.Contains("meta mark set meta mark | 0x10000000 return", table, StringComparison.Ordinal);
 
         using TcpListener mapped = GatewayLab.ServeTcp(_lab.Lan1, 8300, "integrated");
         Assert.Equal(8300, (await _lab.NatPmpcAsync(_lab.Lan1, 8300, 8300, "tcp", 600)).PublicPort);
@@ -43,6 +44,6 @@ public class IntegrateModeTests : IClassFixture<IntegrateLab>
     {
         ProcessResult r = await Shell.RunAsync(Repository.DaemonPath, ["firewall-snippet"]);
         Assert.Equal(0, r.ExitCode);
-        Assert.Equal("ct status dnat accept", r.Output.Trim());
+        Assert.Equal("meta mark & 0x10000000 == 0x10000000 accept", r.Output.Trim());
     }
 }

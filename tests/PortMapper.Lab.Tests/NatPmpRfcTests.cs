@@ -43,8 +43,6 @@ public class NatPmpRfcTests : IClassFixture<QuotaLab>
     }
 
     [Theory]
-    [InlineData(new byte[] { 1, 0 }, 128, 1)]
-    [InlineData(new byte[] { 2, 1, 0, 0 }, 128, 1)]
     [InlineData(new byte[] { 0, 3 }, 131, 5)]
     [InlineData(new byte[] { 0, 127, 0, 0, 0, 0, 0, 0 }, 255, 5)]
     public async Task UnsupportedVersionOrOpcode_AnsweredWithResultCode(byte[] request, int opcode, int result)
@@ -54,6 +52,19 @@ public class NatPmpRfcTests : IClassFixture<QuotaLab>
         Assert.Equal(8, reply.Length);
         Assert.Equal(opcode, reply[1]);
         Assert.Equal(result, Result(reply));
+    }
+
+    [Fact]
+    public async Task OtherVersions_GetPcpAnswers_Version1UnsupportedCarrying2()
+    {
+        // Port 5351 is shared with PCP (RFC 6887 Appendix A): version 0 is NAT-PMP, the rest is PCP's to answer.
+        byte[]? v1 = await AskAsync([1, 0]);
+        Assert.NotNull(v1);
+        Assert.Equal(24, v1.Length);
+        Assert.Equal([2, 128, 0, 1], v1[..4]);
+
+        byte[]? shortPcp = await AskAsync([2, 1, 0, 0]);
+        Assert.Equal([2, 129, 0, 3], shortPcp![..4]); // MALFORMED_REQUEST
     }
 
     [Fact]

@@ -160,7 +160,7 @@ public class PcpHandlerTests
         Concat(Option(1, Address("192.168.77.11")), Option(1, Address("192.168.77.12"))), // THIRD_PARTY twice
         Option(3, new byte[16]),                                   // FILTER of the wrong length
         Filter(95, 0, "203.0.113.2"),                             // an IPv4 prefix shorter than 96
-        Filter(0, 0, "203.0.113.2"),                              // prefix length 0
+        Filter(96, 0, "203.0.113.2"),                             // an IPv4 prefix of no bits
         Filter(129, 0, "2001:db8::1"),                            // longer than 128
         Concat([3, 0, 0, 40], new byte[20]),                       // FILTER whose length runs past the end
     };
@@ -193,6 +193,13 @@ public class PcpHandlerTests
         int n = PcpHandler.Complete(step.Request!, new MappingOutcome(MappingStatus.Granted, 9000, 3600), Context(), reply);
         Assert.Equal(24 + 36 + 24 + 24, n);
         Assert.Equal(Hex.Of(Filter(120, 5060, "198.51.100.0")), Hex.Of(reply.AsSpan(n - 24, 24)));
+    }
+
+    [Fact]
+    public void FilterPrefixLengthZero_ClearsFilters_NoFilterOptionKeepsThem()
+    {
+        Assert.Equal([], Handle(Map(3600, 17, 9000, 9000, options: Filter(0, 0, "::"))).Step.Command.Filters!);
+        Assert.Null(Handle(Map(3600, 17, 9000, 9000)).Step.Command.Filters);
     }
 
     [Fact]

@@ -81,6 +81,7 @@ public static partial class ConfigFile
                             var other => Fail(s, errors, $"{fp}: '{other}' is not 'standalone' or 'integrate'"),
                         },
                         "table" => String(f.Value, fp, errors) is { } table && CheckTableName(table, fp, errors) ? s with { TableName = table } : s,
+                        "mark" => Integer(f.Value, fp, 1, uint.MaxValue, errors) is { } mark ? s with { FirewallMark = (uint)mark } : s,
                         _ => Unknown(s, errors, fp),
                     };
                 }
@@ -91,6 +92,20 @@ public static partial class ConfigFile
                 {
                     string fp = $"{path}.{f.Name}";
                     s = f.Name == "enabled" ? (Bool(f.Value, fp, errors) is { } on ? s with { NatPmpEnabled = on } : s) : Unknown(s, errors, fp);
+                }
+
+                return s;
+            case "pcp":
+                foreach (JsonProperty f in Object(v, path, errors))
+                {
+                    string fp = $"{path}.{f.Name}";
+                    s = f.Name switch
+                    {
+                        "enabled" => Bool(f.Value, fp, errors) is { } on ? s with { PcpEnabled = on } : s,
+                        "allowThirdParty" => Bool(f.Value, fp, errors) is { } third ? s with { PcpAllowThirdParty = third } : s,
+                        "maxFilters" => Integer(f.Value, fp, 1, 64, errors) is { } max ? s with { PcpMaxFilters = (int)max } : s,
+                        _ => Unknown(s, errors, fp),
+                    };
                 }
 
                 return s;

@@ -58,7 +58,7 @@ public static partial class GatewayConfiguration
             }
             else
             {
-                lans.Add(new LanInterface(name, info.Addresses));
+                lans.Add(new LanInterface(name, info.Addresses, info.Index));
             }
         }
 
@@ -83,7 +83,7 @@ public static partial class GatewayConfiguration
 
         Policy policy = settings.Rules is { } rules
             ? new Policy(rules)
-            : Policy.ForLanSubnets(lans.SelectMany(l => l.IPv4).Select(a => a.Subnet).Distinct());
+            : Policy.ForLanSubnets(lans.SelectMany(l => l.IPv4.Concat(l.GlobalIPv6)).Select(a => a.Subnet).Distinct());
         return new GatewayOptions(settings, wan, lans, policy, reserved);
     }
 

@@ -21,6 +21,17 @@ public sealed record GatewaySettings
 
     public string TableName { get; init; } = "portmapper";
 
+    /// <summary>Integrate mode: the packet mark bit on packets that mappings and pinholes admit.</summary>
+    public uint FirewallMark { get; init; } = NftablesMark.Default;
+
+    public bool PcpEnabled { get; init; } = true;
+
+    /// <summary>PCP THIRD_PARTY: off by default; when on, LAN hosts may map for other LAN hosts.</summary>
+    public bool PcpAllowThirdParty { get; init; }
+
+    /// <summary>The most PCP FILTER options one mapping may carry.</summary>
+    public int PcpMaxFilters { get; init; } = 16;
+
     public bool NatPmpEnabled { get; init; } = true;
 
     public bool SecureMode { get; init; } = true;

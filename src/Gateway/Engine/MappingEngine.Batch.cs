@@ -83,15 +83,16 @@ public sealed partial class MappingEngine
                 Stopwatch.GetElapsedTime(journaled, programmed).TotalMilliseconds, _table.Count);
         }
 
+        // Status first, so whoever is answered sees it current.
+        if (_state.Current.LeaseCount != _table.Count)
+        {
+            _state.Update(_state.Current with { LeaseCount = _table.Count });
+        }
+
         foreach (EngineWork work in _batch)
         {
             work.Reply?.Invoke(work.Outcome);
             work.Done?.TrySetResult(work.Succeeded);
-        }
-
-        if (_state.Current.LeaseCount != _table.Count)
-        {
-            _state.Update(_state.Current with { LeaseCount = _table.Count });
         }
 
         _batch.Clear();
@@ -198,16 +199,9 @@ public sealed partial class MappingEngine
         // RFC 6886 §3.6: a new external address starts a new epoch, so clients notice and renew their mappings.
         _store.RecordEpoch(now, address);
         PublishStatus(address, now, current.KernelInSync);
-        try
-        {
-            _kernel.SetExternalAddress(address);
-        }
-        catch (FirewallException e)
-        {
-            Log.ApplyFailed(_logger, e.Message);
-            Rebuild(now);
-        }
 
+        // One transaction moves everything: the DNAT match and the SNAT of PEER mappings name the address.
+        Rebuild(now);
         _state.Announce(_state.Current);
         return true;
     }
@@ -268,5 +262,8 @@ public sealed partial class MappingEngine
         lease.ExternalPort,
         lease.InternalAddress,
         lease.InternalPort,
-        lease.Expires - now);
+        lease.Expires - now,
+        lease.Id,
+        lease.Filters is { Count: > 0 } filters ? [.. filters.Select(f => new RemoteFilter(f.Network, f.Port))] : null,
+        lease.RemotePeer);
 }

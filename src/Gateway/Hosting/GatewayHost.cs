@@ -3,7 +3,7 @@ using Microsoft.Extensions.Hosting;
 using PortMapper.Gateway.Configuration;
 using PortMapper.Gateway.Engine;
 using PortMapper.Gateway.Leases;
-using PortMapper.Gateway.NatPmp;
+using PortMapper.Gateway.PortControl;
 using PortMapper.Gateway.Network;
 using PortMapper.Gateway.Persistence;
 using PortMapper.Gateway.Status;
@@ -42,9 +42,9 @@ public static class GatewayHost
         services.AddHostedService(sp => sp.GetRequiredService<MappingEngine>());
         services.AddHostedService<KernelReconciler>();
         services.AddHostedService<WanMonitor>();
-        if (settings.NatPmpEnabled)
+        if (settings.NatPmpEnabled || settings.PcpEnabled)
         {
-            services.AddHostedService<NatPmpService>();
+            services.AddHostedService<PortControlService>();
         }
 
         return builder.Build();

@@ -5,7 +5,10 @@ namespace PortMapper.Gateway.Leases;
 
 /// <summary>
 /// One entry of the lease table. Immutable: a renewal replaces the lease with a copy that expires later.
-/// <see cref="Expires"/> null means permanent. The external address is the gateway's current one.
+/// <see cref="Expires"/> null means permanent. The external address is the gateway's current one; for an
+/// IPv6 internal address the lease is a pinhole and <see cref="ExternalPort"/> equals the internal port.
+/// <see cref="RemotePeer"/> is set for the outbound mapping of a PCP PEER request; <see cref="Filters"/>
+/// limits who may come in (empty: anyone).
 /// </summary>
 public sealed record Lease(
     long Id,
@@ -14,13 +17,18 @@ public sealed record Lease(
     IPAddress InternalAddress,
     ushort InternalPort,
     IPAddress Client,
-    IPAddress? RemotePeer,
+    IPEndPoint? RemotePeer,
     MappingOrigin Origin,
     string Description,
     byte[]? Nonce,
     DateTimeOffset Created,
-    DateTimeOffset? Expires)
+    DateTimeOffset? Expires,
+    IReadOnlyList<MappingFilter>? Filters = null)
 {
+    public bool IsPinhole => InternalAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+
+    public IReadOnlyList<MappingFilter> FilterList => Filters ?? [];
+
     public bool IsLive(DateTimeOffset now) => Expires is null || Expires > now;
 
     public uint SecondsLeft(DateTimeOffset now) =>

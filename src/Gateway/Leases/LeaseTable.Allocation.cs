@@ -18,7 +18,10 @@ public sealed partial class LeaseTable
         }
 
         bool sawPermitted = false;
-        for (int i = 0; i < ushort.MaxValue; i++)
+
+        // PREFER_FAILURE (RFC 6887 §13.2): the suggested port or nothing.
+        int attempts = command.PreferFailure && command.SuggestedExternalPort != 0 ? 1 : ushort.MaxValue;
+        for (int i = 0; i < attempts; i++)
         {
             ushort candidate = (ushort)(((first - 1 + i) % ushort.MaxValue) + 1);
             if (_options.ReservedPorts.Contains(candidate)
@@ -44,6 +47,33 @@ public sealed partial class LeaseTable
         }
 
         externalPort = 0;
-        return sawPermitted ? MappingStatus.NoResources : MappingStatus.NotAuthorized;
+        return attempts == 1 ? MappingStatus.CannotProvideExternal
+            : sawPermitted ? MappingStatus.NoResources : MappingStatus.NotAuthorized;
+    }
+
+    /// <summary>
+    /// An IPv6 pinhole opens the host's own address and port: nothing to translate, so the "external" port is
+    /// the internal one. It must be permitted by policy and not held by another client's lease.
+    /// </summary>
+    private MappingStatus ClaimPinhole(in MappingCommand command, DateTimeOffset now, List<LeaseChange> changes, out ushort externalPort)
+    {
+        externalPort = command.InternalPort;
+        if (!_policy.Permits(command.InternalPort, command.InternalAddress, command.InternalPort))
+        {
+            return MappingStatus.NotAuthorized;
+        }
+
+        if (_pinholes.TryGetValue((command.Protocol, command.InternalAddress, command.InternalPort), out Lease? holder))
+        {
+            if (holder.IsLive(now))
+            {
+                return MappingStatus.NotAuthorized;
+            }
+
+            Unindex(holder);
+            changes.Add(new LeaseChange(LeaseChangeKind.Expired, holder));
+        }
+
+        return MappingStatus.Granted;
     }
 }

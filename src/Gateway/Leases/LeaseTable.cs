@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using PortMapper.Protocols.Mapping;
 
 namespace PortMapper.Gateway.Leases;
@@ -14,6 +15,7 @@ public sealed partial class LeaseTable
     private readonly Policy _policy;
     private readonly Dictionary<long, Lease> _byId = [];
     private readonly Dictionary<(MappingProtocol, ushort), Lease> _byExternal = [];
+    private readonly Dictionary<(MappingProtocol, IPAddress, ushort), Lease> _pinholes = [];
     private readonly Dictionary<IPAddress, List<Lease>> _byClient = [];
     private readonly PriorityQueue<long, DateTimeOffset> _expiry = new();
 
@@ -40,7 +42,7 @@ public sealed partial class LeaseTable
     public bool Restore(Lease lease, DateTimeOffset now)
     {
         NextId = Math.Max(NextId, lease.Id + 1);
-        if (!lease.IsLive(now) || _byExternal.ContainsKey((lease.Protocol, lease.ExternalPort)))
+        if (!lease.IsLive(now) || (lease.IsPinhole ? _pinholes.ContainsKey(PinholeKey(lease)) : _byExternal.ContainsKey((lease.Protocol, lease.ExternalPort))))
         {
             return false;
         }
@@ -51,7 +53,8 @@ public sealed partial class LeaseTable
 
     public MappingOutcome Execute(in MappingCommand command, DateTimeOffset now, List<LeaseChange> changes) => command.Kind switch
     {
-        MappingCommandKind.Map => Map(command, now, changes),
+        MappingCommandKind.Map or MappingCommandKind.Peer when command.RequestedLifetimeSeconds > 0 => Map(command, now, changes),
+        MappingCommandKind.Map or MappingCommandKind.Peer => Delete(command, now, changes),
         MappingCommandKind.Delete => Delete(command, now, changes),
         MappingCommandKind.DeleteAll => DeleteAll(command, changes),
         _ => throw new ArgumentOutOfRangeException(nameof(command), command.Kind, "unknown command"),
@@ -90,7 +93,7 @@ public sealed partial class LeaseTable
 
     private MappingOutcome Map(in MappingCommand command, DateTimeOffset now, List<LeaseChange> changes)
     {
-        if (_options.SecureMode && !command.Client.Equals(command.InternalAddress))
+        if (_options.SecureMode && !command.ThirdPartyAuthorized && !command.Client.Equals(command.InternalAddress))
         {
             return MappingOutcome.Denied(MappingStatus.NotAuthorized);
         }
@@ -101,7 +104,13 @@ public sealed partial class LeaseTable
         Lease? existing = FindOwn(command, now);
         if (existing is not null)
         {
-            Lease renewed = existing with { Expires = expires };
+            // RFC 6887 §11.3: a request for an existing mapping with another nonce is refused.
+            if (!SameNonce(existing, command))
+            {
+                return MappingOutcome.Denied(MappingStatus.NotAuthorized);
+            }
+
+            Lease renewed = existing with { Expires = expires, Filters = command.Filters ?? existing.Filters };
             Replace(existing, renewed);
             changes.Add(new LeaseChange(LeaseChangeKind.Renewed, renewed));
             return new MappingOutcome(MappingStatus.Granted, renewed.ExternalPort, lifetime);
@@ -117,7 +126,9 @@ public sealed partial class LeaseTable
             return MappingOutcome.Denied(MappingStatus.NotAuthorized);
         }
 
-        MappingStatus allocation = AllocateExternalPort(command, now, changes, out ushort externalPort);
+        MappingStatus allocation = command.InternalAddress.AddressFamily == AddressFamily.InterNetworkV6
+            ? ClaimPinhole(command, now, changes, out ushort externalPort)
+            : AllocateExternalPort(command, now, changes, out externalPort);
         if (allocation != MappingStatus.Granted)
         {
             return MappingOutcome.Denied(allocation);
@@ -130,12 +141,13 @@ public sealed partial class LeaseTable
             command.InternalAddress,
             command.InternalPort,
             command.Client,
-            RemotePeer: null,
+            command.Kind == MappingCommandKind.Peer ? command.RemotePeer : null,
             command.Origin,
             command.Description,
-            Nonce: null,
+            command.Nonce,
             now,
-            expires);
+            expires,
+            command.Filters is { Count: > 0 } filters ? filters : null);
         Index(lease);
         changes.Add(new LeaseChange(LeaseChangeKind.Added, lease));
         return new MappingOutcome(MappingStatus.Granted, externalPort, lifetime);
@@ -143,8 +155,13 @@ public sealed partial class LeaseTable
 
     private MappingOutcome Delete(in MappingCommand command, DateTimeOffset now, List<LeaseChange> changes)
     {
-        // Deleting a mapping that does not exist is not an error (RFC 6886 §3.4).
+        // Deleting a mapping that does not exist is not an error (RFC 6886 §3.4, RFC 6887 §15).
         Lease? existing = FindOwn(command, now);
+        if (existing is not null && !SameNonce(existing, command))
+        {
+            return MappingOutcome.Denied(MappingStatus.NotAuthorized);
+        }
+
         if (existing is not null)
         {
             Unindex(existing);
@@ -186,6 +203,7 @@ public sealed partial class LeaseTable
                 && lease.InternalPort == command.InternalPort
                 && lease.Origin == command.Origin
                 && lease.InternalAddress.Equals(command.InternalAddress)
+                && Equals(lease.RemotePeer, command.Kind == MappingCommandKind.Peer ? command.RemotePeer : null)
                 && lease.IsLive(now))
             {
                 return lease;
@@ -195,13 +213,26 @@ public sealed partial class LeaseTable
         return null;
     }
 
+    private static bool SameNonce(Lease lease, in MappingCommand command) =>
+        lease.Nonce is null || command.Nonce is null || lease.Nonce.AsSpan().SequenceEqual(command.Nonce);
+
+    private static (MappingProtocol, IPAddress, ushort) PinholeKey(Lease lease) => (lease.Protocol, lease.InternalAddress, lease.InternalPort);
+
     private int LiveCount(IPAddress client, DateTimeOffset now) =>
         _byClient.TryGetValue(client, out var list) ? list.Count(l => l.IsLive(now)) : 0;
 
     private void Index(Lease lease)
     {
         _byId.Add(lease.Id, lease);
-        _byExternal.Add((lease.Protocol, lease.ExternalPort), lease);
+        if (lease.IsPinhole)
+        {
+            _pinholes.Add(PinholeKey(lease), lease);
+        }
+        else
+        {
+            _byExternal.Add((lease.Protocol, lease.ExternalPort), lease);
+        }
+
         if (!_byClient.TryGetValue(lease.Client, out var list))
         {
             list = [];
@@ -218,7 +249,15 @@ public sealed partial class LeaseTable
     private void Unindex(Lease lease)
     {
         _byId.Remove(lease.Id);
-        _byExternal.Remove((lease.Protocol, lease.ExternalPort));
+        if (lease.IsPinhole)
+        {
+            _pinholes.Remove(PinholeKey(lease));
+        }
+        else
+        {
+            _byExternal.Remove((lease.Protocol, lease.ExternalPort));
+        }
+
         if (_byClient.TryGetValue(lease.Client, out var list))
         {
             list.Remove(lease);
@@ -232,7 +271,15 @@ public sealed partial class LeaseTable
     private void Replace(Lease old, Lease renewed)
     {
         _byId[old.Id] = renewed;
-        _byExternal[(old.Protocol, old.ExternalPort)] = renewed;
+        if (renewed.IsPinhole)
+        {
+            _pinholes[PinholeKey(renewed)] = renewed;
+        }
+        else
+        {
+            _byExternal[(old.Protocol, old.ExternalPort)] = renewed;
+        }
+
         List<Lease> list = _byClient[old.Client];
         list[list.IndexOf(old)] = renewed;
         if (renewed.Expires is { } expires)

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using PortMapper.Protocols.Mapping;
 using PortMapper.Protocols.NatPmp;
+using PortMapper.Protocols.Pcp;
 
 namespace PortMapper.Gateway.Logging;
 
@@ -47,23 +48,29 @@ internal static partial class Log
     [LoggerMessage(1011, LogLevel.Debug, "Memory: RSS {RssMb:F1} MB; GC heap {HeapMb:F1} MB ({FragmentedMb:F1} MB fragmented), committed {CommittedMb:F1} MB; {Leases} leases")]
     public static partial void Memory(ILogger logger, double rssMb, double heapMb, double fragmentedMb, double committedMb, int leases);
 
-    [LoggerMessage(2000, LogLevel.Information, "NAT-PMP listening on {Interface} {Address}:{Port}")]
-    public static partial void NatPmpListening(ILogger logger, string @interface, IPAddress address, int port);
+    [LoggerMessage(2000, LogLevel.Information, "Port control ({Protocols}) listening on {Interface} {Address}:{Port}")]
+    public static partial void PortControlListening(ILogger logger, string @interface, IPAddress address, int port, string protocols);
 
     [LoggerMessage(2001, LogLevel.Debug, "NAT-PMP: dropped a datagram from {Source}: {Reason}")]
     public static partial void NatPmpDropped(ILogger logger, IPEndPoint source, NatPmpDecodeError reason);
 
-    [LoggerMessage(2002, LogLevel.Debug, "NAT-PMP: ignored {Source} on {Interface}: not a host on that LAN")]
-    public static partial void NatPmpOffLink(ILogger logger, IPEndPoint source, string @interface);
+    [LoggerMessage(2002, LogLevel.Debug, "Port control: ignored {Source} on {Interface}: not a host on that LAN")]
+    public static partial void PortControlOffLink(ILogger logger, IPEndPoint source, string @interface);
 
-    [LoggerMessage(2003, LogLevel.Debug, "NAT-PMP: {Source} is over its request rate; dropped")]
-    public static partial void NatPmpRateLimited(ILogger logger, IPEndPoint source);
+    [LoggerMessage(2003, LogLevel.Debug, "Port control: {Source} is over its request rate; dropped")]
+    public static partial void PortControlRateLimited(ILogger logger, IPEndPoint source);
 
-    [LoggerMessage(2004, LogLevel.Debug, "NAT-PMP: announced {Address} (round {Round} of 10)")]
-    public static partial void NatPmpAnnounced(ILogger logger, IPAddress address, int round);
+    [LoggerMessage(2004, LogLevel.Debug, "Announced {Address} (round {Round} of 10)")]
+    public static partial void Announced(ILogger logger, IPAddress address, int round);
 
-    [LoggerMessage(2005, LogLevel.Warning, "NAT-PMP: failed on {Interface}")]
-    public static partial void NatPmpSocketError(ILogger logger, Exception exception, string @interface);
+    [LoggerMessage(2005, LogLevel.Warning, "Port control: socket error on {Interface}")]
+    public static partial void PortControlSocketError(ILogger logger, Exception exception, string @interface);
+
+    [LoggerMessage(2006, LogLevel.Debug, "PCP: dropped a datagram from {Source} (a response, or under 2 octets)")]
+    public static partial void PcpDropped(ILogger logger, IPEndPoint source);
+
+    [LoggerMessage(2007, LogLevel.Debug, "PCP: answered {Source} with {Result}")]
+    public static partial void PcpRefused(ILogger logger, IPEndPoint source, PcpResultCode result);
 
     [LoggerMessage(3000, LogLevel.Information, "External address is {Address} on {Interface}")]
     public static partial void ExternalAddress(ILogger logger, IPAddress? address, string @interface);

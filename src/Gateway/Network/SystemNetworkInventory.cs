@@ -16,7 +16,8 @@ public sealed class SystemNetworkInventory : INetworkInventory
                 .Where(a => a.Address.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
                 .Select(a => new InterfaceAddress(a.Address, a.PrefixLength))
                 .ToList();
-            int index = nic.Supports(NetworkInterfaceComponent.IPv4) ? properties.GetIPv4Properties().Index : -1;
+            int index = nic.Supports(NetworkInterfaceComponent.IPv4) ? properties.GetIPv4Properties().Index
+                : nic.Supports(NetworkInterfaceComponent.IPv6) ? properties.GetIPv6Properties().Index : -1;
             result.Add(new NetworkInterfaceInfo(
                 nic.Name,
                 index,

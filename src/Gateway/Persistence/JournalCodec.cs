@@ -37,19 +37,31 @@ internal static class JournalCodec
         BinaryPrimitives.WriteUInt16BigEndian(payload[n..], lease.InternalPort);
         n += 2;
         n += WriteAddress(payload[n..], lease.Client);
-        n += WriteAddress(payload[n..], lease.RemotePeer);
+        n += WriteAddress(payload[n..], lease.RemotePeer?.Address);
+        BinaryPrimitives.WriteUInt16BigEndian(payload[n..], (ushort)(lease.RemotePeer?.Port ?? 0));
+        n += 2;
         payload[n++] = (byte)lease.Origin;
         BinaryPrimitives.WriteInt64BigEndian(payload[n..], lease.Created.ToUnixTimeMilliseconds());
         n += 8;
         BinaryPrimitives.WriteInt64BigEndian(payload[n..], lease.Expires?.ToUnixTimeMilliseconds() ?? -1);
         n += 8;
-        int descriptionLength = Encoding.UTF8.GetBytes(lease.Description.AsSpan(0, Math.Min(lease.Description.Length, 1024)), payload[(n + 2)..]);
+        int descriptionLength = Encoding.UTF8.GetBytes(lease.Description.AsSpan(0, Math.Min(lease.Description.Length, 512)), payload[(n + 2)..]);
         BinaryPrimitives.WriteUInt16BigEndian(payload[n..], (ushort)descriptionLength);
         n += 2 + descriptionLength;
         byte[] nonce = lease.Nonce ?? [];
         payload[n++] = (byte)nonce.Length;
         nonce.CopyTo(payload[n..]);
         n += nonce.Length;
+        IReadOnlyList<MappingFilter> filters = lease.FilterList;
+        payload[n++] = (byte)filters.Count;
+        foreach (MappingFilter filter in filters)
+        {
+            n += WriteAddress(payload[n..], filter.Network.BaseAddress);
+            payload[n++] = (byte)filter.Network.PrefixLength;
+            BinaryPrimitives.WriteUInt16BigEndian(payload[n..], filter.Port);
+            n += 2;
+        }
+
         Frame(output, payload[..n]);
     }
 
@@ -117,7 +129,9 @@ internal static class JournalCodec
         ushort internalPort = BinaryPrimitives.ReadUInt16BigEndian(p[n..]);
         n += 2;
         IPAddress client = ReadAddress(p, ref n) ?? throw new InvalidDataException("lease without client");
-        IPAddress? remote = ReadAddress(p, ref n);
+        IPAddress? remoteAddress = ReadAddress(p, ref n);
+        ushort remotePort = BinaryPrimitives.ReadUInt16BigEndian(p[n..]);
+        n += 2;
         var origin = (MappingOrigin)p[n++];
         var created = DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64BigEndian(p[n..]));
         n += 8;
@@ -129,9 +143,21 @@ internal static class JournalCodec
         n += descriptionLength;
         int nonceLength = p[n++];
         byte[]? nonce = nonceLength == 0 ? null : p.Slice(n, nonceLength).ToArray();
+        n += nonceLength;
+        var filters = new MappingFilter[p[n++]];
+        for (int i = 0; i < filters.Length; i++)
+        {
+            IPAddress network = ReadAddress(p, ref n) ?? throw new InvalidDataException("filter without address");
+            int prefix = p[n++];
+            filters[i] = new MappingFilter(new IPNetwork(network, prefix), BinaryPrimitives.ReadUInt16BigEndian(p[n..]));
+            n += 2;
+        }
+
         return new Lease(
-            id, protocol, externalPort, internalAddress, internalPort, client, remote, origin, description, nonce, created,
-            expiresMs < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(expiresMs));
+            id, protocol, externalPort, internalAddress, internalPort, client,
+            remoteAddress is null ? null : new IPEndPoint(remoteAddress, remotePort), origin, description, nonce, created,
+            expiresMs < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(expiresMs),
+            filters.Length == 0 ? null : filters);
     }
 
     public static long ReadId(ReadOnlySpan<byte> p) => BinaryPrimitives.ReadInt64BigEndian(p[1..]);

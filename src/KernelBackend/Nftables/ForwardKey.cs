@@ -1,6 +1,4 @@
-using System.Net;
-
 namespace PortMapper.KernelBackend.Nftables;
 
-/// <summary>The forward-accept entry of a mapping: translated packets to this internal endpoint pass.</summary>
-public readonly record struct ForwardKey(IPAddress InternalAddress, TransportProtocol Protocol, ushort InternalPort);
+/// <summary>One element of one of the forward sets, as nft writes its key.</summary>
+public readonly record struct ForwardKey(string Set, string Element);

@@ -3,13 +3,15 @@ using System.Text;
 namespace PortMapper.KernelBackend.Nftables;
 
 /// <summary>
-/// Which mappings use each forward-accept entry, and what the kernel holds for it. Entries touched since the
-/// last commit are diffed against the kernel's copy to produce the fewest element changes.
+/// Which mappings use each forward-set element, and what the kernel holds for it. Several mappings may need
+/// the same element (two external ports to one service); an element stays while any of them lives, with a
+/// timeout at least as long as its longest-lived user. Elements touched since the last commit are diffed
+/// against the kernel's copy to produce the fewest element changes.
 /// </summary>
 internal sealed class ForwardUsers
 {
-    private readonly Dictionary<ForwardKey, Dictionary<(TransportProtocol, ushort), DateTimeOffset?>> _users = [];
-    private readonly Dictionary<(TransportProtocol, ushort), ForwardKey> _keyOf = [];
+    private readonly Dictionary<ForwardKey, Dictionary<long, DateTimeOffset?>> _users = [];
+    private readonly Dictionary<long, ForwardKey[]> _keysOf = [];
 
     // What the kernel holds: absent, or present until an expiry (null: permanent).
     private readonly Dictionary<ForwardKey, DateTimeOffset?> _kernel = [];
@@ -18,36 +20,42 @@ internal sealed class ForwardUsers
     public void Clear()
     {
         _users.Clear();
-        _keyOf.Clear();
+        _keysOf.Clear();
         _kernel.Clear();
         _touched.Clear();
     }
 
-    public void Attach(PortMapping m, DateTimeOffset now)
+    public void Attach(long id, ForwardKey[] keys, DateTimeOffset? expires)
     {
-        var key = new ForwardKey(m.InternalAddress, m.Protocol, m.InternalPort);
-        if (!_users.TryGetValue(key, out var users))
+        foreach (ForwardKey key in keys)
         {
-            users = [];
-            _users.Add(key, users);
+            if (!_users.TryGetValue(key, out var users))
+            {
+                users = [];
+                _users.Add(key, users);
+            }
+
+            users[id] = expires;
+            _touched.Add(key);
         }
 
-        users[(m.Protocol, m.ExternalPort)] = now + m.Timeout;
-        _keyOf[(m.Protocol, m.ExternalPort)] = key;
-        _touched.Add(key);
+        _keysOf[id] = keys;
     }
 
-    public void Detach(TransportProtocol protocol, ushort externalPort)
+    public void Detach(long id)
     {
-        if (!_keyOf.Remove((protocol, externalPort), out ForwardKey key))
+        if (!_keysOf.Remove(id, out ForwardKey[]? keys))
         {
             return;
         }
 
-        if (_users.TryGetValue(key, out var users))
+        foreach (ForwardKey key in keys)
         {
-            users.Remove((protocol, externalPort));
-            _touched.Add(key);
+            if (_users.TryGetValue(key, out var users))
+            {
+                users.Remove(id);
+                _touched.Add(key);
+            }
         }
     }
 
@@ -69,18 +77,7 @@ internal sealed class ForwardUsers
         {
             bool inKernel = _kernel.TryGetValue(key, out DateTimeOffset? held) && (held is null || held > now);
             bool needed = Needed(key, now, out DateTimeOffset? expires);
-            if (!needed)
-            {
-                if (inKernel)
-                {
-                    NftablesRuleset.AppendDeleteForward(text, table, key);
-                }
-
-                continue;
-            }
-
-            bool longEnough = inKernel && (held is null || (expires is not null && held >= expires));
-            if (longEnough)
+            if (needed && inKernel && LongEnough(held, expires))
             {
                 continue;
             }
@@ -90,7 +87,10 @@ internal sealed class ForwardUsers
                 NftablesRuleset.AppendDeleteForward(text, table, key);
             }
 
-            NftablesRuleset.AppendAddForward(text, table, new ForwardEntry(key, expires - now));
+            if (needed)
+            {
+                NftablesRuleset.AppendAddForward(text, table, new ForwardEntry(key, expires - now));
+            }
         }
     }
 
@@ -105,7 +105,7 @@ internal sealed class ForwardUsers
                 _kernel.Remove(key);
                 _users.Remove(key);
             }
-            else if (!(inKernel && (held is null || (expires is not null && held >= expires))))
+            else if (!(inKernel && LongEnough(held, expires)))
             {
                 _kernel[key] = expires;
             }
@@ -114,7 +114,9 @@ internal sealed class ForwardUsers
         _touched.Clear();
     }
 
-    /// <summary>Whether any live user needs the entry, and until when (null: forever).</summary>
+    private static bool LongEnough(DateTimeOffset? held, DateTimeOffset? needed) => held is null || (needed is not null && held >= needed);
+
+    /// <summary>Whether any live user needs the entry, and until when (null: forever). Drops users whose time is up.</summary>
     private bool Needed(ForwardKey key, DateTimeOffset now, out DateTimeOffset? expires)
     {
         expires = null;
@@ -124,7 +126,7 @@ internal sealed class ForwardUsers
         }
 
         bool any = false;
-        List<(TransportProtocol, ushort)>? lapsed = null;
+        List<long>? lapsed = null;
         foreach (var (user, userExpires) in users)
         {
             if (userExpires is { } e && e <= now)
@@ -133,18 +135,17 @@ internal sealed class ForwardUsers
                 continue;
             }
 
-            expires = !any ? userExpires : (userExpires is null || expires is null ? null : Max(expires.Value, userExpires.Value));
+            expires = !any ? userExpires : (userExpires is null || expires is null ? null : (expires > userExpires ? expires : userExpires));
             any = true;
         }
 
-        foreach (var user in lapsed ?? [])
+        foreach (long user in lapsed ?? [])
         {
+            // Expired mappings are never detached (the kernel times them out), so forget them here.
             users.Remove(user);
-            _keyOf.Remove(user);
+            _keysOf.Remove(user);
         }
 
         return any;
     }
-
-    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 }

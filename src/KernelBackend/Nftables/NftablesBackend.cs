@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using PortMapper.KernelBackend.Native;
 
@@ -9,11 +8,6 @@ namespace PortMapper.KernelBackend.Nftables;
 /// Programs the daemon's own nftables table through libnftables. Each call is one kernel transaction.
 /// After a <see cref="FirewallException"/> from <see cref="Apply"/>, call <see cref="Rebuild"/>.
 /// </summary>
-/// <remarks>
-/// Forward-accept entries are keyed by internal endpoint, which several mappings may share (two external
-/// ports to one service). The backend counts the users of each entry and keeps the entry's timeout at
-/// least as long as its longest-lived user.
-/// </remarks>
 public sealed class NftablesBackend : IFirewallBackend, IDisposable
 {
     private readonly FirewallOptions _options;
@@ -22,6 +16,7 @@ public sealed class NftablesBackend : IFirewallBackend, IDisposable
     private readonly NftablesSession _session = new();
     private readonly ForwardUsers _forwards = new();
     private readonly StringBuilder _text = new(1024);
+    private IPAddress? _externalAddress;
 
     public NftablesBackend(FirewallOptions options, TimeProvider time)
     {
@@ -31,18 +26,13 @@ public sealed class NftablesBackend : IFirewallBackend, IDisposable
 
     public void Rebuild(IPAddress? externalAddress, IReadOnlyCollection<PortMapping> mappings)
     {
-        foreach (PortMapping m in mappings)
-        {
-            EnsureIPv4(m);
-        }
-
         lock (_lock)
         {
             DateTimeOffset now = _time.GetUtcNow();
             _forwards.Clear();
             foreach (PortMapping m in mappings)
             {
-                _forwards.Attach(m, now);
+                _forwards.Attach(m.Id, NftablesRuleset.ForwardKeys(m), now + m.Timeout);
             }
 
             string text = NftablesRuleset.Build(_options, externalAddress, mappings, _forwards.Entries(now));
@@ -57,6 +47,7 @@ public sealed class NftablesBackend : IFirewallBackend, IDisposable
             }
 
             _forwards.CommitKernelState(now);
+            _externalAddress = externalAddress;
         }
 
         // Parsing a large batch makes libnftables allocate tens of MB that glibc would otherwise keep.
@@ -78,33 +69,22 @@ public sealed class NftablesBackend : IFirewallBackend, IDisposable
             foreach (FirewallChange change in changes)
             {
                 PortMapping m = change.Mapping;
-                EnsureIPv4(m);
                 if (change.Kind != FirewallChangeKind.Add)
                 {
-                    NftablesRuleset.AppendDeleteNat(_text, table, m.Protocol, m.ExternalPort);
+                    NftablesRuleset.AppendDeleteTranslation(_text, table, m);
                 }
 
-                _forwards.Detach(m.Protocol, m.ExternalPort);
+                _forwards.Detach(m.Id);
                 if (change.Kind != FirewallChangeKind.Remove)
                 {
-                    NftablesRuleset.AppendAddNat(_text, table, m);
-                    _forwards.Attach(m, now);
+                    NftablesRuleset.AppendTranslation(_text, table, m, _externalAddress);
+                    _forwards.Attach(m.Id, NftablesRuleset.ForwardKeys(m), now + m.Timeout);
                 }
             }
 
             _forwards.AppendKernelChanges(_text, table, now);
             _session.Run(_text.ToString());
             _forwards.CommitKernelState(now);
-        }
-    }
-
-    public void SetExternalAddress(IPAddress? externalAddress)
-    {
-        lock (_lock)
-        {
-            _text.Clear();
-            NftablesRuleset.AppendSetExternalAddress(_text, _options.TableName, externalAddress);
-            _session.Run(_text.ToString());
         }
     }
 
@@ -118,12 +98,4 @@ public sealed class NftablesBackend : IFirewallBackend, IDisposable
     }
 
     public void Dispose() => _session.Dispose();
-
-    private static void EnsureIPv4(PortMapping m)
-    {
-        if (m.InternalAddress.AddressFamily != AddressFamily.InterNetwork)
-        {
-            throw new ArgumentException($"NAT mapping to a non-IPv4 address {m.InternalAddress}", nameof(m));
-        }
-    }
 }

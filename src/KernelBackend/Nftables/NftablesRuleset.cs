@@ -10,12 +10,19 @@ namespace PortMapper.KernelBackend.Nftables;
 /// </summary>
 public static class NftablesRuleset
 {
-    /// <summary>The rule a host firewall's forward chain needs in <see cref="FirewallMode.Integrate"/> mode.</summary>
-    public const string IntegrateSnippet = "ct status dnat accept";
-
     public const string ExternalAddressSet = "ext4";
     public const string NatMap = "nat4";
+    public const string PeerMap = "peer4";
+
+    /// <summary>Forward accepts: unfiltered IPv4 mappings, filtered ones (per remote prefix), IPv6 pinholes likewise.</summary>
     public const string ForwardSet = "fwd4";
+    public const string FilteredForwardSet = "filt4";
+    public const string PinholeSet = "pin6";
+    public const string FilteredPinholeSet = "filt6";
+
+    /// <summary>Endpoints of filtered mappings: new flows to them that no filter admitted are dropped, in either mode.</summary>
+    public const string FilteredEndpoints4 = "only4";
+    public const string FilteredEndpoints6 = "only6";
 
     /// <summary>
     /// A one-element set whose only job is to be looked at: listing it costs the same with 10 or 10,000
@@ -24,6 +31,9 @@ public static class NftablesRuleset
     /// </summary>
     public const string SentinelSet = "intact";
 
+    /// <summary>The rule a host firewall's forward chain needs in <see cref="FirewallMode.Integrate"/> mode.</summary>
+    public static string IntegrateSnippet(uint mark) => string.Create(CultureInfo.InvariantCulture, $"meta mark & 0x{mark:x8} == 0x{mark:x8} accept");
+
     /// <summary>
     /// Replaces the table in one transaction: "add table" makes the delete safe when the table is absent, so
     /// forwarding never sees a moment without the daemon's entries.
@@ -31,6 +41,7 @@ public static class NftablesRuleset
     public static string Build(FirewallOptions options, IPAddress? externalAddress, IEnumerable<PortMapping> mappings, IEnumerable<ForwardEntry> forwards)
     {
         string table = options.TableName;
+        string wan = $"\"{options.WanInterface}\"";
         var text = new StringBuilder(4096);
         text.Append(CultureInfo.InvariantCulture, $"add table inet {table}\ndelete table inet {table}\n");
         text.Append(CultureInfo.InvariantCulture, $$"""
@@ -38,30 +49,45 @@ public static class NftablesRuleset
               set {{SentinelSet}} { type ipv4_addr; elements = { 127.0.0.1 }; }
               set {{ExternalAddressSet}} { type ipv4_addr; }
               map {{NatMap}} { type inet_proto . inet_service : ipv4_addr . inet_service; flags timeout; }
+              map {{PeerMap}} { type ipv4_addr . inet_proto . inet_service . ipv4_addr . inet_service : ipv4_addr . inet_service; flags timeout; }
               set {{ForwardSet}} { type ipv4_addr . inet_proto . inet_service; flags timeout; }
+              set {{FilteredForwardSet}} { type ipv4_addr . inet_proto . inet_service . ipv4_addr . inet_service; flags interval, timeout; }
+              set {{PinholeSet}} { type ipv6_addr . inet_proto . inet_service; flags timeout; }
+              set {{FilteredPinholeSet}} { type ipv6_addr . inet_proto . inet_service . ipv6_addr . inet_service; flags interval, timeout; }
+              set {{FilteredEndpoints4}} { type ipv4_addr . inet_proto . inet_service; flags timeout; }
+              set {{FilteredEndpoints6}} { type ipv6_addr . inet_proto . inet_service; flags timeout; }
               chain prerouting {
                 type nat hook prerouting priority dstnat; policy accept;
-                iifname {{Quote(options.WanInterface)}} ip daddr @{{ExternalAddressSet}} meta l4proto { tcp, udp } dnat ip to meta l4proto . th dport map @{{NatMap}}
+                iifname {{wan}} ip daddr @{{ExternalAddressSet}} meta l4proto { tcp, udp } dnat ip to meta l4proto . th dport map @{{NatMap}}
+              }
+              chain postrouting {
+                type nat hook postrouting priority srcnat - 10; policy accept;
+                oifname {{wan}} meta l4proto { tcp, udp } snat ip to ip saddr . meta l4proto . th sport . ip daddr . th dport map @{{PeerMap}}
               }
 
             """);
-        if (options.Mode == FirewallMode.Standalone)
-        {
-            text.Append(CultureInfo.InvariantCulture, $$"""
-                  chain forward {
-                    type filter hook forward priority filter; policy accept;
-                    iifname {{Quote(options.WanInterface)}} jump wan_in
-                  }
-                  chain wan_in {
-                    ct state established,related accept
-                    ct status dnat ip daddr . meta l4proto . th dport @{{ForwardSet}} accept
-                    drop
-                  }
 
-                """);
-        }
+        // Standalone: this chain is the WAN->LAN filter. Integrate: it only marks what mappings admit (the host
+        // firewall accepts the mark) and drops what a FILTER refuses, which no later chain can undo.
+        bool standalone = options.Mode == FirewallMode.Standalone;
+        string admit = standalone ? "accept" : string.Create(CultureInfo.InvariantCulture, $"meta mark set meta mark | 0x{options.Mark:x8} return");
+        text.Append(CultureInfo.InvariantCulture, $$"""
+              chain forward {
+                type filter hook forward priority {{(standalone ? "filter" : "filter - 1")}}; policy accept;
+                iifname {{wan}} jump wan_in
+              }
+              chain wan_in {
+                ct state established,related {{(standalone ? "accept" : "return")}}
+                ct status dnat ip daddr . meta l4proto . th dport @{{ForwardSet}} {{admit}}
+                ct status dnat ip daddr . meta l4proto . th dport . ip saddr . th sport @{{FilteredForwardSet}} {{admit}}
+                ip6 daddr . meta l4proto . th dport @{{PinholeSet}} {{admit}}
+                ip6 daddr . meta l4proto . th dport . ip6 saddr . th sport @{{FilteredPinholeSet}} {{admit}}
+                ct status dnat ip daddr . meta l4proto . th dport @{{FilteredEndpoints4}} drop
+                ip6 daddr . meta l4proto . th dport @{{FilteredEndpoints6}} drop
+            {{(standalone ? "    drop\n" : string.Empty)}}  }
+            }
 
-        text.Append("}\n");
+            """);
         if (externalAddress is not null)
         {
             AppendSetExternalAddress(text, table, externalAddress, flush: false);
@@ -69,7 +95,7 @@ public static class NftablesRuleset
 
         foreach (PortMapping mapping in mappings)
         {
-            AppendAddNat(text, table, mapping);
+            AppendTranslation(text, table, mapping, externalAddress);
         }
 
         foreach (ForwardEntry forward in forwards)
@@ -96,25 +122,82 @@ public static class NftablesRuleset
         }
     }
 
-    public static void AppendAddNat(StringBuilder text, string table, PortMapping m)
+    /// <summary>The mapping's translation element, if it has one: a DNAT entry, or for a PEER mapping a SNAT entry.</summary>
+    public static void AppendTranslation(StringBuilder text, string table, PortMapping m, IPAddress? externalAddress)
     {
+        if (m.IsPinhole)
+        {
+            return;
+        }
+
+        if (m.RemotePeer is { } peer)
+        {
+            if (externalAddress is null)
+            {
+                return;
+            }
+
+            text.Append(CultureInfo.InvariantCulture, $"add element inet {table} {PeerMap} {{ {PeerKey(m, peer)}");
+            AppendTimeout(text, m.Timeout);
+            text.Append(CultureInfo.InvariantCulture, $" : {externalAddress} . {m.ExternalPort} }}\n");
+            return;
+        }
+
         text.Append(CultureInfo.InvariantCulture, $"add element inet {table} {NatMap} {{ {Name(m.Protocol)} . {m.ExternalPort}");
         AppendTimeout(text, m.Timeout);
         text.Append(CultureInfo.InvariantCulture, $" : {m.InternalAddress} . {m.InternalPort} }}\n");
     }
 
-    public static void AppendDeleteNat(StringBuilder text, string table, TransportProtocol protocol, ushort externalPort) =>
-        text.Append(CultureInfo.InvariantCulture, $"delete element inet {table} {NatMap} {{ {Name(protocol)} . {externalPort} }}\n");
+    public static void AppendDeleteTranslation(StringBuilder text, string table, PortMapping m)
+    {
+        if (m.IsPinhole)
+        {
+            return;
+        }
+
+        text.Append(m.RemotePeer is { } peer
+            ? $"delete element inet {table} {PeerMap} {{ {PeerKey(m, peer)} }}\n"
+            : string.Create(CultureInfo.InvariantCulture, $"delete element inet {table} {NatMap} {{ {Name(m.Protocol)} . {m.ExternalPort} }}\n"));
+    }
+
+    /// <summary>The forward-set elements a mapping needs. A PEER mapping needs none: its replies are established flows.</summary>
+    public static ForwardKey[] ForwardKeys(PortMapping m)
+    {
+        if (m.IsPeer)
+        {
+            return [];
+        }
+
+        string endpoint = string.Create(CultureInfo.InvariantCulture, $"{m.InternalAddress} . {Name(m.Protocol)} . {m.InternalPort}");
+        if (m.FilterList.Count == 0)
+        {
+            return [new ForwardKey(m.IsPinhole ? PinholeSet : ForwardSet, endpoint)];
+        }
+
+        var keys = new ForwardKey[m.FilterList.Count + 1];
+        keys[0] = new ForwardKey(m.IsPinhole ? FilteredEndpoints6 : FilteredEndpoints4, endpoint);
+        for (int i = 0; i < m.FilterList.Count; i++)
+        {
+            RemoteFilter f = m.FilterList[i];
+            string ports = f.Port == 0 ? "0-65535" : f.Port.ToString(CultureInfo.InvariantCulture);
+            keys[i + 1] = new ForwardKey(m.IsPinhole ? FilteredPinholeSet : FilteredForwardSet, $"{endpoint} . {f.Network} . {ports}");
+        }
+
+        return keys;
+    }
 
     public static void AppendAddForward(StringBuilder text, string table, ForwardEntry f)
     {
-        text.Append(CultureInfo.InvariantCulture, $"add element inet {table} {ForwardSet} {{ {f.Key.InternalAddress} . {Name(f.Key.Protocol)} . {f.Key.InternalPort}");
+        text.Append(CultureInfo.InvariantCulture, $"add element inet {table} {f.Key.Set} {{ {f.Key.Element}");
         AppendTimeout(text, f.Timeout);
         text.Append(" }\n");
     }
 
     public static void AppendDeleteForward(StringBuilder text, string table, ForwardKey key) =>
-        text.Append(CultureInfo.InvariantCulture, $"delete element inet {table} {ForwardSet} {{ {key.InternalAddress} . {Name(key.Protocol)} . {key.InternalPort} }}\n");
+        text.Append(CultureInfo.InvariantCulture, $"delete element inet {table} {key.Set} {{ {key.Element} }}\n");
+
+    private static string PeerKey(PortMapping m, IPEndPoint peer) =>
+        string.Create(CultureInfo.InvariantCulture, $"{m.InternalAddress} . {Name(m.Protocol)} . {m.InternalPort} . {peer.Address} . {peer.Port}");
 
     private static void AppendTimeout(StringBuilder text, TimeSpan? timeout)
     {
@@ -126,7 +209,4 @@ public static class NftablesRuleset
     }
 
     private static string Name(TransportProtocol protocol) => protocol == TransportProtocol.Tcp ? "tcp" : "udp";
-
-    /// <summary>Interface names are validated at start (no quotes possible); quoting keeps names like "eth0.2" one token.</summary>
-    private static string Quote(string interfaceName) => $"\"{interfaceName}\"";
 }

@@ -8,7 +8,7 @@ namespace PortMapper.Protocols.Mapping;
 /// </summary>
 /// <param name="Nonce">PCP mapping nonce: a later request for the same mapping must carry the same one.</param>
 /// <param name="PreferFailure">Refuse rather than assign another external port than the suggested one.</param>
-/// <param name="Filters">Only these remote peers may use the mapping (empty: everyone).</param>
+/// <param name="Filters">Only these remote peers may use the mapping; empty clears the filters, null keeps a renewed mapping's.</param>
 /// <param name="ThirdPartyAuthorized">The front end has checked that the client may map for another host.</param>
 /// <param name="RemotePeer">For <see cref="MappingCommandKind.Peer"/>: the remote end of the outbound mapping.</param>
 public readonly record struct MappingCommand(

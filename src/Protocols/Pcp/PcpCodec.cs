@@ -100,14 +100,14 @@ public static class PcpCodec
             }
         }
 
-        PcpResultCode optionError = ReadOptions(ref reader, (PcpOpcode)opcode, out IPAddress? thirdParty, out bool preferFailure, out List<PcpFilter> filters);
+        PcpResultCode optionError = ReadOptions(ref reader, (PcpOpcode)opcode, out IPAddress? thirdParty, out bool preferFailure, out List<PcpFilter> filters, out bool sawFilter);
         if (optionError != PcpResultCode.Success)
         {
             return Fail(optionError, opcode);
         }
 
         var request = new PcpRequest((PcpOpcode)opcode, lifetime, client, nonce, protocol, internalPort, suggestedPort, suggestedAddress,
-            remotePort, remoteAddress, thirdParty, preferFailure, filters);
+            remotePort, remoteAddress, thirdParty, preferFailure, filters, sawFilter);
         return new(request, PcpResultCode.Success, Drop: false, opcode);
     }
 
@@ -115,11 +115,13 @@ public static class PcpCodec
     /// Options (§7.3): Option Code (8) | Reserved (8) | Option Length (16) | data, padded to 32 bits.
     /// Unknown codes below 128 are UNSUPP_OPTION; 128 and above are skipped.
     /// </summary>
-    private static PcpResultCode ReadOptions(ref PcpReader reader, PcpOpcode opcode, out IPAddress? thirdParty, out bool preferFailure, out List<PcpFilter> filters)
+    private static PcpResultCode ReadOptions(
+        ref PcpReader reader, PcpOpcode opcode, out IPAddress? thirdParty, out bool preferFailure, out List<PcpFilter> filters, out bool sawFilter)
     {
         thirdParty = null;
         preferFailure = false;
         filters = [];
+        sawFilter = false;
         while (reader.Remaining > 0)
         {
             if (reader.Remaining < 4)
@@ -165,6 +167,12 @@ public static class PcpCodec
                     int prefixLength = reader.ReadByte();
                     ushort port = reader.ReadUInt16();
                     ReadOnlySpan<byte> wire = reader.ReadBytes(16);
+                    sawFilter = true;
+                    if (prefixLength == 0)
+                    {
+                        break; // "no filter": the request's other FILTER options, if any, are the whole set
+                    }
+
                     if (!TryFilterNetwork(wire, prefixLength, out IPNetwork network))
                     {
                         return PcpResultCode.MalformedOption;
@@ -188,7 +196,7 @@ public static class PcpCodec
     }
 
     /// <summary>
-    /// A FILTER prefix: 1-128 bits of the 128-bit address, at least 96 for an IPv4-mapped address. The
+    /// A FILTER prefix: 1-128 bits of the 128-bit address, at least 97 for an IPv4-mapped address. The
     /// network's base is the address with the host bits cleared.
     /// </summary>
     private static bool TryFilterNetwork(ReadOnlySpan<byte> wire, int prefixLength, out IPNetwork network)
@@ -196,7 +204,7 @@ public static class PcpCodec
         network = default;
         IPAddress address = FromWire(wire);
         bool mapped = address.AddressFamily == AddressFamily.InterNetwork;
-        if (prefixLength is < 1 or > 128 || (mapped && prefixLength < 96))
+        if (prefixLength is < 1 or > 128 || (mapped && prefixLength <= 96))
         {
             return false;
         }

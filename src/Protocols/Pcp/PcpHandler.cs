@@ -70,7 +70,7 @@ public static class PcpHandler
             string.Empty,
             request.Nonce,
             request.PreferFailure,
-            [.. request.Filters.Select(f => new MappingFilter(f.RemoteNetwork, f.RemotePort))],
+            request.HasFilterOption ? [.. request.Filters.Select(f => new MappingFilter(f.RemoteNetwork, f.RemotePort))] : null,
             ThirdPartyAuthorized: request.ThirdParty is not null,
             RemotePeer: request.RemotePeerAddress is { } peer ? new IPEndPoint(peer, request.RemotePeerPort) : null);
         return new PcpStep(PcpAction.Execute, 0, request, command);

@@ -4,7 +4,8 @@ namespace PortMapper.Protocols.Pcp;
 
 /// <summary>
 /// A decoded PCP request. IPv4 addresses are unmapped from their ::ffff:a.b.c.d form. Fields of MAP and PEER
-/// data are zero or null for ANNOUNCE; the remote peer fields are set only for PEER.
+/// data are zero or null for ANNOUNCE; the remote peer fields are set only for PEER. <see cref="HasFilterOption"/>
+/// is true when any FILTER option came, even one of prefix length 0, which only clears earlier filters (§13.3).
 /// </summary>
 public sealed record PcpRequest(
     PcpOpcode Opcode,
@@ -19,7 +20,8 @@ public sealed record PcpRequest(
     IPAddress? RemotePeerAddress,
     IPAddress? ThirdParty,
     bool PreferFailure,
-    IReadOnlyList<PcpFilter> Filters)
+    IReadOnlyList<PcpFilter> Filters,
+    bool HasFilterOption = false)
 {
     /// <summary>The address the mapping is for: the THIRD_PARTY address, or the client itself.</summary>
     public IPAddress InternalAddress => ThirdParty ?? ClientAddress;

@@ -56,7 +56,7 @@ internal sealed partial class Daemon : IDisposable
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        await WaitForLogAsync("NAT-PMP listening", TimeSpan.FromSeconds(20));
+        await WaitForLogAsync("listening on", TimeSpan.FromSeconds(20));
     }
 
     public async Task WaitForLogAsync(string text, TimeSpan timeout)

@@ -3,10 +3,11 @@ using System.Net.Sockets;
 using PortMapper.Gateway.Logging;
 using PortMapper.Gateway.Status;
 using PortMapper.Protocols.NatPmp;
+using PortMapper.Protocols.Pcp;
 
-namespace PortMapper.Gateway.NatPmp;
+namespace PortMapper.Gateway.PortControl;
 
-public sealed partial class NatPmpService
+public sealed partial class PortControlService
 {
     /// <summary>RFC 6886 §3.2.1: ten announcements, the first interval 250 ms, each interval twice the last.</summary>
     public const int AnnouncementCount = 10;
@@ -43,6 +44,10 @@ public sealed partial class NatPmpService
         current?.Dispose();
     }
 
+    /// <summary>
+    /// Each round: NAT-PMP's external-address response to 224.0.0.1:5350, and PCP's unsolicited ANNOUNCE
+    /// (RFC 6887 §14.1.3) to 224.0.0.1:5350 and [ff02::1]:5350, on every LAN interface.
+    /// </summary>
     private async Task AnnounceAsync(IReadOnlyList<LanSocket> sockets, GatewayStatus status, CancellationToken cancellationToken)
     {
         if (status.ExternalAddress is null)
@@ -50,27 +55,36 @@ public sealed partial class NatPmpService
             return;
         }
 
-        byte[] packet = new byte[NatPmpCodec.ExternalAddressResponseLength];
+        byte[] natPmp = new byte[NatPmpCodec.ExternalAddressResponseLength];
+        byte[] pcp = new byte[PcpCodec.HeaderLength];
         TimeSpan interval = FirstAnnouncementInterval;
         try
         {
             for (int round = 1; round <= AnnouncementCount; round++)
             {
                 uint epoch = GatewayState.EpochSeconds(status, _time.GetUtcNow());
-                NatPmpCodec.TryWriteExternalAddressResponse(NatPmpResultCode.Success, epoch, status.ExternalAddress, packet, out _);
+                NatPmpCodec.TryWriteExternalAddressResponse(NatPmpResultCode.Success, epoch, status.ExternalAddress, natPmp, out _);
+                PcpCodec.TryWriteResponse((byte)PcpOpcode.Announce, PcpResultCode.Success, 0, epoch, [], pcp, out _);
                 foreach (LanSocket socket in sockets)
                 {
-                    try
+                    if (socket.IsIPv6)
                     {
-                        socket.Socket.SendTo(packet, SocketFlags.None, s_allHosts);
+                        Multicast(socket, pcp, new IPEndPoint(IPAddress.Parse("ff02::1%" + socket.Lan.Index), NatPmpCodec.ClientPort));
+                        continue;
                     }
-                    catch (SocketException e)
+
+                    if (_options.Settings.NatPmpEnabled)
                     {
-                        Log.NatPmpSocketError(_logger, e, socket.Lan.Name);
+                        Multicast(socket, natPmp, s_allHosts);
+                    }
+
+                    if (_options.Settings.PcpEnabled)
+                    {
+                        Multicast(socket, pcp, s_allHosts);
                     }
                 }
 
-                Log.NatPmpAnnounced(_logger, status.ExternalAddress, round);
+                Log.Announced(_logger, status.ExternalAddress, round);
                 if (round < AnnouncementCount)
                 {
                     await Task.Delay(interval, _time, cancellationToken).ConfigureAwait(false);
@@ -80,6 +94,18 @@ public sealed partial class NatPmpService
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+        }
+    }
+
+    private void Multicast(LanSocket socket, byte[] packet, IPEndPoint group)
+    {
+        try
+        {
+            socket.Socket.SendTo(packet, SocketFlags.None, group);
+        }
+        catch (SocketException e)
+        {
+            Log.PortControlSocketError(_logger, e, socket.Lan.Name);
         }
     }
 }

@@ -1,0 +1,61 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using PortMapper.Gateway.Network;
+
+namespace PortMapper.Gateway.PortControl;
+
+/// <summary>
+/// A UDP socket bound, with SO_BINDTODEVICE, to one LAN interface: a datagram that arrives on any other
+/// interface (the WAN) never reaches it, whatever address it was sent to. IPv4 sockets are bound to one LAN
+/// address; the IPv6 socket to [::], so requests to the link-local router address arrive too.
+/// </summary>
+public sealed class LanSocket : IDisposable
+{
+    private const int SolSocket = 1;
+    private const int SoBindToDevice = 25;
+
+    public LanSocket(LanInterface lan, IPAddress address, int port)
+    {
+        Lan = lan;
+        Address = address;
+        Socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            // No SO_REUSEADDR: on Linux it would let a second UDP socket bind the same port and share our traffic.
+            Socket.SetRawSocketOption(SolSocket, SoBindToDevice, Encoding.ASCII.GetBytes(lan.Name + "\0"));
+            if (address.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                Socket.DualMode = false;
+                Socket.Bind(new IPEndPoint(IPAddress.IPv6Any, port));
+                Socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastInterface, lan.Index);
+                Socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastTimeToLive, 1);
+                Socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastLoopback, false);
+            }
+            else
+            {
+                Socket.Bind(new IPEndPoint(address, port));
+
+                // Announcements: out of this interface only, never routed beyond the link.
+                Socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, address.GetAddressBytes());
+                Socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastTimeToLive, 1);
+                Socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastLoopback, false);
+            }
+        }
+        catch
+        {
+            Socket.Dispose();
+            throw;
+        }
+    }
+
+    public LanInterface Lan { get; }
+
+    public IPAddress Address { get; }
+
+    public Socket Socket { get; }
+
+    public bool IsIPv6 => Address.AddressFamily == AddressFamily.InterNetworkV6;
+
+    public void Dispose() => Socket.Dispose();
+}

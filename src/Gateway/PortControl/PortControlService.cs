@@ -1,0 +1,226 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PortMapper.Gateway.Configuration;
+using PortMapper.Gateway.Engine;
+using PortMapper.Gateway.Leases;
+using PortMapper.Gateway.Logging;
+using PortMapper.Gateway.Status;
+using PortMapper.Protocols.Mapping;
+using PortMapper.Protocols.NatPmp;
+using PortMapper.Protocols.Pcp;
+
+namespace PortMapper.Gateway.PortControl;
+
+/// <summary>
+/// UDP 5351 on every LAN interface, for both protocols that share it (RFC 6887 Appendix A): version 0 is
+/// NAT-PMP, version 2 is PCP, anything else gets PCP's UNSUPP_VERSION. Only hosts on the LAN the datagram
+/// arrived on are answered; everything else, and everything from the WAN, gets silence.
+/// </summary>
+public sealed partial class PortControlService : BackgroundService
+{
+    private readonly GatewayOptions _options;
+    private readonly MappingEngine _engine;
+    private readonly GatewayState _state;
+    private readonly RateLimiter _rateLimiter;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    public PortControlService(
+        GatewayOptions options,
+        MappingEngine engine,
+        GatewayState state,
+        RateLimiter rateLimiter,
+        TimeProvider time,
+        ILogger<PortControlService> logger)
+    {
+        _options = options;
+        _engine = engine;
+        _state = state;
+        _rateLimiter = rateLimiter;
+        _time = time;
+        _logger = logger;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var sockets = new List<LanSocket>();
+        try
+        {
+            foreach (var lan in _options.LanInterfaces)
+            {
+                foreach (var address in lan.IPv4)
+                {
+                    sockets.Add(new LanSocket(lan, address.Address, NatPmpCodec.ServerPort));
+                }
+
+                if (_options.Settings.PcpEnabled && lan.HasIPv6)
+                {
+                    sockets.Add(new LanSocket(lan, IPAddress.IPv6Any, NatPmpCodec.ServerPort));
+                }
+            }
+
+            foreach (LanSocket socket in sockets)
+            {
+                Log.PortControlListening(_logger, socket.Lan.Name, socket.Address, NatPmpCodec.ServerPort, Protocols);
+            }
+
+            var loops = sockets.Select(s => ReceiveLoopAsync(s, stoppingToken)).ToList();
+            loops.Add(AnnounceLoopAsync(sockets, stoppingToken));
+            await Task.WhenAll(loops).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (LanSocket socket in sockets)
+            {
+                socket.Dispose();
+            }
+        }
+    }
+
+    private string Protocols => (_options.Settings.NatPmpEnabled, _options.Settings.PcpEnabled) switch
+    {
+        (true, true) => "NAT-PMP, PCP",
+        (true, false) => "NAT-PMP",
+        _ => "PCP",
+    };
+
+    private async Task ReceiveLoopAsync(LanSocket lan, CancellationToken stoppingToken)
+    {
+        byte[] buffer = GC.AllocateArray<byte>(2048, pinned: true);
+        EndPoint any = new IPEndPoint(lan.IsIPv6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            SocketReceiveFromResult received;
+            try
+            {
+                received = await lan.Socket.ReceiveFromAsync(buffer, SocketFlags.None, any, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                // ICMP errors from earlier sends surface here on Linux; the socket stays usable.
+                Log.PortControlSocketError(_logger, e, lan.Lan.Name);
+                continue;
+            }
+
+            try
+            {
+                OnDatagram(lan, buffer.AsSpan(0, received.ReceivedBytes), (IPEndPoint)received.RemoteEndPoint);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or ArgumentException)
+            {
+                Log.PortControlSocketError(_logger, e, lan.Lan.Name);
+            }
+        }
+    }
+
+    private void OnDatagram(LanSocket lan, ReadOnlySpan<byte> datagram, IPEndPoint source)
+    {
+        if (!lan.Lan.IsOnLink(source.Address))
+        {
+            Log.PortControlOffLink(_logger, source, lan.Lan.Name);
+            return;
+        }
+
+        DateTimeOffset now = _time.GetUtcNow();
+        if (!_rateLimiter.TryAcquire(source.Address, now))
+        {
+            Log.PortControlRateLimited(_logger, source);
+            return;
+        }
+
+        bool natPmp = datagram.Length > 0 && datagram[0] == 0 && !lan.IsIPv6;
+        if (_options.Settings.NatPmpEnabled && (natPmp || !_options.Settings.PcpEnabled))
+        {
+            OnNatPmp(lan, datagram, source, now);
+        }
+        else if (_options.Settings.PcpEnabled)
+        {
+            OnPcp(lan, datagram, source, now);
+        }
+    }
+
+    private void OnNatPmp(LanSocket lan, ReadOnlySpan<byte> datagram, IPEndPoint source, DateTimeOffset now)
+    {
+        Span<byte> reply = stackalloc byte[NatPmpHandler.MaxReplyLength];
+        NatPmpStep step = NatPmpHandler.Handle(datagram, source.Address, _state.NatPmpContext(now), reply);
+        switch (step.Action)
+        {
+            case NatPmpAction.Drop:
+                Log.NatPmpDropped(_logger, source, step.DropReason);
+                break;
+            case NatPmpAction.Reply:
+                lan.Socket.SendTo(reply[..step.ReplyLength], SocketFlags.None, source);
+                break;
+            case NatPmpAction.Execute:
+                NatPmpRequest request = step.Request;
+                Submit(step.Command, source, outcome =>
+                {
+                    Span<byte> answer = stackalloc byte[NatPmpHandler.MaxReplyLength];
+                    int length = NatPmpHandler.Complete(request, outcome, _state.NatPmpContext(_time.GetUtcNow()), answer);
+                    Send(lan, answer[..length], source);
+                });
+                break;
+        }
+    }
+
+    private void OnPcp(LanSocket lan, ReadOnlySpan<byte> datagram, IPEndPoint source, DateTimeOffset now)
+    {
+        Span<byte> reply = stackalloc byte[PcpHandler.MaxReplyLength];
+        PcpStep step = PcpHandler.Handle(datagram, source.Address, PcpContext(lan, now), reply);
+        switch (step.Action)
+        {
+            case PcpAction.Drop:
+                Log.PcpDropped(_logger, source);
+                break;
+            case PcpAction.Reply:
+                if (reply[3] != (byte)PcpResultCode.Success)
+                {
+                    Log.PcpRefused(_logger, source, (PcpResultCode)reply[3]);
+                }
+
+                lan.Socket.SendTo(reply[..step.ReplyLength], SocketFlags.None, source);
+                break;
+            case PcpAction.Execute:
+                PcpRequest request = step.Request!;
+                Submit(step.Command, source, outcome =>
+                {
+                    Span<byte> answer = stackalloc byte[PcpHandler.MaxReplyLength];
+                    int length = PcpHandler.Complete(request, outcome, PcpContext(lan, _time.GetUtcNow()), answer);
+                    Send(lan, answer[..length], source);
+                });
+                break;
+        }
+    }
+
+    private PcpContext PcpContext(LanSocket lan, DateTimeOffset now)
+    {
+        NatPmpContext shared = _state.NatPmpContext(now);
+        return new PcpContext(shared.ExternalAddress, shared.EpochSeconds, _options.Settings.PcpAllowThirdParty, _options.Settings.PcpMaxFilters, lan.Lan.IsLanHost);
+    }
+
+    private void Submit(in MappingCommand command, IPEndPoint source, Action<MappingOutcome> reply)
+    {
+        if (!_engine.Submit(command, reply))
+        {
+            Log.QueueFull(_logger, source.Address);
+        }
+    }
+
+    private void Send(LanSocket lan, ReadOnlySpan<byte> datagram, IPEndPoint destination)
+    {
+        try
+        {
+            lan.Socket.SendTo(datagram, SocketFlags.None, destination);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            Log.PortControlSocketError(_logger, e, lan.Lan.Name);
+        }
+    }
+}
