@@ -38,6 +38,31 @@ public class LeaseStoreTests
     }
 
     [Fact]
+    public void Load_PcpLease_KeepsNonceFiltersAndRemotePeer()
+    {
+        using var dir = new TempDirectory();
+        Lease pcp = NewLease(9, 9000) with
+        {
+            Origin = MappingOrigin.Pcp,
+            Nonce = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+            RemotePeer = new IPEndPoint(IPAddress.Parse("198.51.100.7"), 3478),
+            Filters = [new MappingFilter(IPNetwork.Parse("203.0.113.0/24"), 443), new MappingFilter(IPNetwork.Parse("2001:db8::/32"), 0)],
+        };
+        using (var store = new LeaseStore(dir.Path, fsync: false))
+        {
+            store.Load();
+            store.Record([new(LeaseChangeKind.Added, pcp)]);
+            store.Flush();
+        }
+
+        using var reopened = new LeaseStore(dir.Path, fsync: false);
+        Lease back = Assert.Single(reopened.Load().Leases);
+        Assert.Equal(pcp.Nonce, back.Nonce);
+        Assert.Equal(pcp.RemotePeer, back.RemotePeer);
+        Assert.Equal(pcp.Filters, back.FilterList);
+    }
+
+    [Fact]
     public void Load_EveryTruncationOfTheJournal_RestoresAPrefixAndCutsTheTail()
     {
         using var dir = new TempDirectory();

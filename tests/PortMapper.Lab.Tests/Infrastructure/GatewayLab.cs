@@ -16,6 +16,11 @@ public partial class GatewayLab : IAsyncLifetime
     public static readonly IPAddress External = IPAddress.Parse("203.0.113.1");
     public static readonly IPAddress Lan1Address = IPAddress.Parse("192.168.77.10");
     public static readonly IPAddress Lan2Address = IPAddress.Parse("192.168.77.11");
+    public static readonly IPAddress Lan1Address6 = IPAddress.Parse("2001:db8:77::10");
+    public static readonly IPAddress GatewayLan6 = IPAddress.Parse("2001:db8:77::1");
+    public static readonly IPAddress External6 = IPAddress.Parse("2001:db8:ffff::1");
+    public static readonly IPAddress WanHost = IPAddress.Parse("203.0.113.2");
+    public static readonly IPAddress WanHost2 = IPAddress.Parse("203.0.113.3");
 
     private static int s_counter;
 
@@ -99,7 +104,8 @@ public partial class GatewayLab : IAsyncLifetime
     {
         TcpListener listener = NetNs.Run(ns, () =>
         {
-            var l = new TcpListener(IPAddress.Any, port);
+            var l = new TcpListener(IPAddress.IPv6Any, port);
+            l.Server.DualMode = true; // IPv4 and IPv6 alike
             l.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             l.Start();
             return l;
@@ -121,10 +127,19 @@ public partial class GatewayLab : IAsyncLifetime
         return listener;
     }
 
-    /// <summary>Connects from a namespace and reads one line; null when the connection fails or times out.</summary>
-    internal static async Task<string?> TryTcpAsync(string ns, IPAddress address, int port, TimeSpan? timeout = null)
+    /// <summary>Connects from a namespace (optionally from one of its addresses) and reads one line; null when the connection fails or times out.</summary>
+    internal static async Task<string?> TryTcpAsync(string ns, IPAddress address, int port, TimeSpan? timeout = null, IPAddress? from = null)
     {
-        using Socket socket = NetNs.Run(ns, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        using Socket socket = NetNs.Run(ns, () =>
+        {
+            var s = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            if (from is not null)
+            {
+                s.Bind(new IPEndPoint(from, 0));
+            }
+
+            return s;
+        });
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(2));
         try
         {
@@ -142,7 +157,7 @@ public partial class GatewayLab : IAsyncLifetime
     /// <summary>A UDP socket in a namespace, bound to a port (0: any).</summary>
     internal static Socket Udp(string ns, int port = 0, IPAddress? address = null) => NetNs.Run(ns, () =>
     {
-        var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        var s = new Socket(address?.AddressFamily ?? AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         s.Bind(new IPEndPoint(address ?? IPAddress.Any, port));
         return s;
