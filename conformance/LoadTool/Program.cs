@@ -5,23 +5,24 @@ using System.Net;
 using System.Net.Sockets;
 using PortMapper.Conformance.LoadTool;
 
-// pm-load natpmp --gateway A --clients FIRST COUNT --levels 100,1000,10000 --measure N --window W [--pid PID]
+// pm-load natpmp|pcp --gateway A --clients FIRST COUNT --levels 100,1000,10000 --measure N --window W [--pid PID]
 // pm-load ready --gateway A [--timeout S]     ms until the gateway answers an external-address request
 return args.FirstOrDefault() switch
 {
-    "natpmp" => await RunNatPmpAsync(Options.Parse(args[1..])),
+    "natpmp" => await RunLoadAsync(Options.Parse(args[1..]), pcp: false),
+    "pcp" => await RunLoadAsync(Options.Parse(args[1..]), pcp: true),
     "ready" => await ReadyAsync(Options.Parse(args[1..])),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: pm-load natpmp --gateway A --clients FIRST COUNT [--levels 100,1000,10000] [--measure N] [--window W] [--pid PID]");
+    Console.Error.WriteLine("usage: pm-load natpmp|pcp --gateway A --clients FIRST COUNT [--levels 100,1000,10000] [--measure N] [--window W] [--pid PID]");
     Console.Error.WriteLine("       pm-load ready --gateway A [--timeout SECONDS]");
     return 2;
 }
 
-static async Task<int> RunNatPmpAsync(Options o)
+static async Task<int> RunLoadAsync(Options o, bool pcp)
 {
     IPAddress first = IPAddress.Parse(o.Get("clients"));
     int count = int.Parse(o.Get("clients", 1), CultureInfo.InvariantCulture);
@@ -39,10 +40,10 @@ static async Task<int> RunNatPmpAsync(Options o)
     int window = int.Parse(o.Get("window", "64"), CultureInfo.InvariantCulture);
     int? pid = o.Has("pid") ? int.Parse(o.Get("pid"), CultureInfo.InvariantCulture) : null;
 
-    using var load = new NatPmpLoad(IPAddress.Parse(o.Get("gateway")), clients, window);
+    using var load = new PortControlLoad(IPAddress.Parse(o.Get("gateway")), clients, window, pcp);
     using var cts = new CancellationTokenSource();
     load.StartReceivers(cts.Token);
-    Console.WriteLine($"NAT-PMP map load: {load}; each level: fill to the level, then {measure} measured maps of new ports, then delete them");
+    Console.WriteLine($"{(pcp ? "PCP MAP" : "NAT-PMP map")} load: {load}; each level: fill to the level, then {measure} measured maps of new ports, then delete them");
     Console.WriteLine("| live leases | measured requests | requests/s | p50 ms | p99 ms | max ms | errors | lost | daemon RSS MB |");
     Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
     foreach (int level in levels)
@@ -56,7 +57,7 @@ static async Task<int> RunNatPmpAsync(Options o)
         latencies.Sort();
         string rss = pid is { } p ? RssMegabytes(p) : "-";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {level:N0}-{level + measure:N0} | {latencies.Count:N0} | {latencies.Count / seconds:N0} | {NatPmpLoad.Percentile(latencies, 50):F2} | {NatPmpLoad.Percentile(latencies, 99):F2} | {latencies.LastOrDefault():F2} | {load.Errors} | {load.Lost} | {rss} |"));
+            $"| {level:N0}-{level + measure:N0} | {latencies.Count:N0} | {latencies.Count / seconds:N0} | {PortControlLoad.Percentile(latencies, 50):F2} | {PortControlLoad.Percentile(latencies, 99):F2} | {latencies.LastOrDefault():F2} | {load.Errors} | {load.Lost} | {rss} |"));
         await load.DeleteLastAsync(measure);
     }
 

@@ -98,7 +98,8 @@ public class ConfigurationTests
             {
               // comments are allowed
               "wan": "wan0", "lan": ["br-lan"], "stateDir": "/tmp/pm", "logLevel": "debug",
-              "firewall": { "mode": "integrate", "table": "pm_test" },
+              "firewall": { "mode": "integrate", "table": "pm_test", "mark": 32 },
+              "pcp": { "enabled": false, "allowThirdParty": true, "maxFilters": 4 },
               "natPmp": { "enabled": false }, "secureMode": false, "maxLifetime": 3600, "maxLeasesPerClient": 4,
               "rateLimit": { "perSecond": 5.5, "burst": 9 }, "persistence": { "fsync": false },
               "reservedPorts": [22, "8000-8010"],
@@ -110,6 +111,8 @@ public class ConfigurationTests
         GatewaySettings s = options.Settings;
         Assert.Equal((FirewallMode.Integrate, "pm_test", false, false, 3600u, 4, 5.5, 9, false, "/tmp/pm"),
             (s.FirewallMode, s.TableName, s.NatPmpEnabled, s.SecureMode, s.MaxLifetimeSeconds, s.MaxLeasesPerClient, s.RateLimitPerSecond, s.RateLimitBurst, s.Fsync, s.StateDirectory));
+        Assert.Equal((32u, false, true, 4), (s.FirewallMark, s.PcpEnabled, s.PcpAllowThirdParty, s.PcpMaxFilters));
+        Assert.Equal(32u, options.Firewall.Mark);
         Assert.Contains((ushort)8005, options.ReservedPorts);
         Assert.Contains((ushort)22, options.ReservedPorts);
         Assert.False(options.Policy.Permits(6500, IPAddress.Parse("192.168.77.5"), 6500));

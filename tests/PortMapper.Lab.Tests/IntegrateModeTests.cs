@@ -1,4 +1,6 @@
+using System.Net;
 using System.Net.Sockets;
+using PortMapper.Conformance.PcpClient;
 using PortMapper.Lab.Tests.Infrastructure;
 
 namespace PortMapper.Lab.Tests;
@@ -37,6 +39,19 @@ public class IntegrateModeTests : IClassFixture<IntegrateLab>
         await Shell.InNamespaceAsync(_lab.Wan, "ip", "route", "replace", "192.168.77.0/24", "via", "203.0.113.1");
         using TcpListener direct = GatewayLab.ServeTcp(_lab.Lan2, 8301, "host-firewall-decides");
         Assert.Equal("host-firewall-decides", await GatewayLab.TryTcpAsync(_lab.Wan, GatewayLab.Lan2Address, 8301));
+    }
+
+    [Fact]
+    public async Task Integrate_FilterStillEnforcedByTheDaemonsTable()
+    {
+        using TcpListener service = GatewayLab.ServeTcp(_lab.Lan1, 8310, "only-dot-2");
+        byte[] map = PcpMessage.Map(GatewayLab.Lan1Address, PcpMessage.Tcp, 8310, 8310, 600, PcpMessage.NewNonce(), PcpMessage.Filter(GatewayLab.WanHost, 32, 0));
+        using Socket socket = GatewayLab.Udp(_lab.Lan1, address: GatewayLab.Lan1Address);
+        PcpAnswer? answer = await PcpMessage.AskAsync(socket, new IPEndPoint(GatewayLab.GatewayLan, 5351), map, TimeSpan.FromSeconds(1));
+        Assert.Equal(PcpAnswer.Success, answer!.Result);
+
+        Assert.Equal("only-dot-2", await GatewayLab.TryTcpAsync(_lab.Wan, GatewayLab.External, answer.ExternalPort, from: GatewayLab.WanHost));
+        Assert.Null(await GatewayLab.TryTcpAsync(_lab.Wan, GatewayLab.External, answer.ExternalPort, TimeSpan.FromSeconds(1), from: GatewayLab.WanHost2));
     }
 
     [Fact]

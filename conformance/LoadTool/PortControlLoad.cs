@@ -4,18 +4,23 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using PortMapper.Conformance.PcpClient;
 
 namespace PortMapper.Conformance.LoadTool;
 
 /// <summary>
-/// NAT-PMP map requests for distinct ports from many client addresses, with a bounded window of requests
-/// in flight. Requests are written here by hand from RFC 6886 §3.3, not with the daemon's codec.
+/// Map requests for distinct ports from many client addresses, with a bounded window of requests in flight:
+/// NAT-PMP requests written here by hand from RFC 6886 §3.3, or PCP MAP requests from the conformance suite's
+/// PCP client; never with the daemon's codec.
 /// </summary>
-internal sealed class NatPmpLoad : IDisposable
+internal sealed class PortControlLoad : IDisposable
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(2);
 
     private readonly IPEndPoint _gateway;
+    private readonly bool _pcp;
+    private readonly IReadOnlyList<IPAddress> _addresses;
+    private readonly byte[] _nonce = PcpMessage.NewNonce();
     private readonly Socket[] _clients;
     private readonly int _window;
     private readonly ConcurrentDictionary<(int Client, ushort Port), long> _pending = new();
@@ -25,9 +30,11 @@ internal sealed class NatPmpLoad : IDisposable
     private int _errors;
     private int _nextPort;
 
-    public NatPmpLoad(IPAddress gateway, IReadOnlyList<IPAddress> clients, int window)
+    public PortControlLoad(IPAddress gateway, IReadOnlyList<IPAddress> clients, int window, bool pcp)
     {
         _gateway = new IPEndPoint(gateway, 5351);
+        _pcp = pcp;
+        _addresses = clients;
         _window = window;
         _slots = new SemaphoreSlim(window);
         _clients = [.. clients.Select(a =>
@@ -103,10 +110,18 @@ internal sealed class NatPmpLoad : IDisposable
                 ExpireLost();
             }
 
-            request[1] = 1; // map UDP
-            BinaryPrimitives.WriteUInt16BigEndian(request.AsSpan(4), port);
-            BinaryPrimitives.WriteUInt16BigEndian(request.AsSpan(6), port);
-            BinaryPrimitives.WriteUInt32BigEndian(request.AsSpan(8), lifetime);
+            if (_pcp)
+            {
+                request = PcpMessage.Map(_addresses[client], PcpMessage.Udp, port, port, lifetime, _nonce);
+            }
+            else
+            {
+                request[1] = 1; // map UDP
+                BinaryPrimitives.WriteUInt16BigEndian(request.AsSpan(4), port);
+                BinaryPrimitives.WriteUInt16BigEndian(request.AsSpan(6), port);
+                BinaryPrimitives.WriteUInt32BigEndian(request.AsSpan(8), lifetime);
+            }
+
             _pending[(client, port)] = Stopwatch.GetTimestamp();
             _clients[client].SendTo(request, _gateway);
         }
@@ -136,7 +151,7 @@ internal sealed class NatPmpLoad : IDisposable
 
     private async Task ReceiveLoop(int client, CancellationToken cancellationToken)
     {
-        byte[] buffer = new byte[64];
+        byte[] buffer = new byte[1100];
         while (!cancellationToken.IsCancellationRequested)
         {
             int n;
@@ -149,16 +164,17 @@ internal sealed class NatPmpLoad : IDisposable
                 return;
             }
 
-            if (n < 16)
+            // NAT-PMP: internal port at octet 8, result at 2-3. PCP MAP: internal port at 40, result at 3.
+            if (n < (_pcp ? 60 : 16))
             {
                 continue;
             }
 
-            ushort port = BinaryPrimitives.ReadUInt16BigEndian(buffer.AsSpan(8));
+            ushort port = BinaryPrimitives.ReadUInt16BigEndian(buffer.AsSpan(_pcp ? 40 : 8));
             if (_pending.TryRemove((client, port), out long sent))
             {
                 double ms = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
-                if (BinaryPrimitives.ReadUInt16BigEndian(buffer.AsSpan(2)) != 0)
+                if ((_pcp ? buffer[3] : BinaryPrimitives.ReadUInt16BigEndian(buffer.AsSpan(2))) != 0)
                 {
                     Interlocked.Increment(ref _errors);
                 }

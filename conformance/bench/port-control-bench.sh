@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# NAT-PMP benchmark of the published (NativeAOT) daemon in the namespace lab.
-#   bash conformance/bench/natpmp-bench.sh [--measure N] [--window W]
+# NAT-PMP or PCP benchmark of the published (NativeAOT) daemon in the namespace lab.
+#   bash conformance/bench/port-control-bench.sh [--protocol natpmp|pcp] [--measure N] [--window W]
 # Prints requests/s, p50/p99 latency and daemon RSS at 100, 1,000 and 10,000 live leases, then the time a
 # restart with those leases takes until NAT-PMP answers, with the kernel holding every mapping again.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-measure=5000 window=16
+measure=5000 window=16 protocol=natpmp
 while [ $# -gt 0 ]; do
   case "$1" in
+    --protocol) protocol=$2; shift 2 ;;
     --measure) measure=$2; shift 2 ;;
     --window) window=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -50,11 +51,11 @@ start_daemon() {
 start_daemon
 ip netns exec ${p}lan1 "${load[@]}" ready --gateway 192.168.77.1 >/dev/null
 echo "daemon: $bin ($(du -h "$bin" | cut -f1)), $(nproc) cores"
-ip netns exec ${p}lan1 "${load[@]}" natpmp --gateway 192.168.77.1 --clients 192.168.77.100 150 \
+ip netns exec ${p}lan1 "${load[@]}" "$protocol" --gateway 192.168.77.1 --clients 192.168.77.100 150 \
   --levels 100,1000,10000 --measure "$measure" --window "$window" --pid "$daemon"
 
 # Bring the table to exactly 10,000 leases for the restart measurement.
-ip netns exec ${p}lan1 "${load[@]}" natpmp --gateway 192.168.77.1 --clients 192.168.77.100 150 \
+ip netns exec ${p}lan1 "${load[@]}" "$protocol" --gateway 192.168.77.1 --clients 192.168.77.100 150 \
   --levels 10000 --measure 1 --window "$window" >/dev/null || true
 leases=$(ip netns exec ${p}gw nft list map inet portmapper nat4 | grep -o 'udp \. [0-9]*' | wc -l)
 echo
