@@ -235,6 +235,19 @@ public class PcpHandlerTests
     }
 
     [Fact]
+    public void DeleteOfTheDiscardPort_SucceedsAndTellsTheExternalAddress()
+    {
+        var (step, _) = Handle(Map(0, 6, 9, 0));
+        Assert.Equal(MappingCommandKind.Delete, step.Command.Kind);
+        byte[] reply = new byte[1100];
+        int n = PcpHandler.Complete(step.Request!, new MappingOutcome(MappingStatus.Deleted, 0, 0), Context(), reply);
+        Assert.Equal(PcpResultCode.Success, (PcpResultCode)reply[3]);
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32BigEndian(reply.AsSpan(4)));
+        Assert.Equal("0009" + "0000" + "00000000000000000000ffffcb007101", Hex.Of(reply.AsSpan(40, 20)));
+        Assert.Equal(60, n);
+    }
+
+    [Fact]
     public void AllPortsMapping_NotAuthorized()
     {
         Assert.Equal(PcpResultCode.NotAuthorized, Result(Handle(Map(3600, 6, 0, 0)).Reply));

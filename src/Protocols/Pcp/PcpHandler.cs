@@ -167,7 +167,9 @@ public static class PcpHandler
         ushort port = success ? externalPort : request.SuggestedExternalPort;
         if (success && request.RequestedLifetime == 0)
         {
-            (externalAddress, port) = (request.SuggestedExternalAddress, request.SuggestedExternalPort);
+            // A delete assigns no port, but the address is still worth telling: clients such as mDNSResponder
+            // learn the external address with a lifetime-0 MAP of the discard port (TCP 9).
+            port = request.SuggestedExternalPort;
         }
 
         int n = PcpCodec.WriteMapData(body, request.Nonce, request.Protocol, request.InternalPort, port, externalAddress);
