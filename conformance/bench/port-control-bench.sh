@@ -60,8 +60,8 @@ ip netns exec ${p}lan1 "${load[@]}" "$protocol" --gateway 192.168.77.1 --clients
 leases=$(ip netns exec ${p}gw nft list map inet portmapper nat4 | grep -o 'udp \. [0-9]*' | wc -l)
 echo
 echo "RSS with $leases leases, right after the load: $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$daemon/status)"
-sleep 35 # the daemon hands surplus GC memory back at most every 30 s
-echo "RSS with $leases leases, settled 35 s later:  $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$daemon/status)"
+sleep 40 # the daemon hands surplus GC memory back at most every 30 s
+echo "RSS with $leases leases, settled 40 s later:  $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$daemon/status)"
 echo
 echo "restart with $leases leases in the kernel:"
 kill -TERM "$daemon"; wait "$daemon" || true

@@ -24,7 +24,9 @@ public class AnnouncementTests : IClassFixture<GatewayLab>
     {
         await _lab.Daemon!.StopAsync();
         using Socket lan = GatewayLab.Udp(_lab.Lan2, 5350);
+        using Socket lan6 = GatewayLab.Udp(_lab.Lan2, 5350, IPAddress.IPv6Any);
         using Socket wan = GatewayLab.Udp(_lab.Wan, 5350);
+        using Socket wan6 = GatewayLab.Udp(_lab.Wan, 5350, IPAddress.IPv6Any);
         await _lab.Daemon.StartAsync();
 
         // Each round carries NAT-PMP's external-address response and PCP's unsolicited ANNOUNCE.
@@ -60,9 +62,21 @@ public class AnnouncementTests : IClassFixture<GatewayLab>
             Assert.InRange(actual, expected * 0.8, (expected * 1.2) + 0.1);
         }
 
+        // The same rounds carried PCP's ANNOUNCE to ff02::1 on the LAN.
+        int pcp6 = 0;
+        while (await GatewayLab.ReceiveAsync(lan6, TimeSpan.FromMilliseconds(200)) is { } packet6)
+        {
+            Assert.Equal([2, 128, 0, 0], packet6.Data[..4]);
+            Assert.Equal(24, packet6.Data.Length);
+            pcp6++;
+        }
+
+        Assert.Equal(10, pcp6);
+
         // No eleventh, and nothing ever reached the WAN side.
         Assert.Null(await GatewayLab.ReceiveAsync(lan, TimeSpan.FromSeconds(3)));
         Assert.Null(await GatewayLab.ReceiveAsync(wan, TimeSpan.FromMilliseconds(100)));
+        Assert.Null(await GatewayLab.ReceiveAsync(wan6, TimeSpan.FromMilliseconds(100)));
     }
 }
 

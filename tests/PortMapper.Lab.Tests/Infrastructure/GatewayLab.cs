@@ -170,7 +170,8 @@ public partial class GatewayLab : IAsyncLifetime
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            SocketReceiveFromResult r = await socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), cts.Token);
+            EndPoint any = new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+            SocketReceiveFromResult r = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, cts.Token);
             return (buffer[..r.ReceivedBytes], (IPEndPoint)r.RemoteEndPoint);
         }
         catch (OperationCanceledException)
