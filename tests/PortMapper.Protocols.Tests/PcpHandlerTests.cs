@@ -135,6 +135,15 @@ public class PcpHandlerTests
         Assert.Equal(PcpResultCode.AddressMismatch, Result(reply));
     }
 
+    [Fact]
+    public void LinkLocalSourceWithScope_MatchesItsWireAddress()
+    {
+        var source = IPAddress.Parse("fe80::10%3");
+        var (step, reply) = Handle(Header(2, 0, 0, "fe80::10"), source: source);
+        Assert.Equal(PcpAction.Reply, step.Action);
+        Assert.Equal(PcpResultCode.Success, Result(reply));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(132)]

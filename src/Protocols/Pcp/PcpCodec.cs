@@ -74,7 +74,7 @@ public static class PcpCodec
         reader.Skip(4);
         uint lifetime = reader.ReadUInt32();
         IPAddress client = reader.ReadAddress();
-        if (!client.Equals(Unmap(source)))
+        if (!SameAddress(client, Unmap(source)))
         {
             return Fail(PcpResultCode.AddressMismatch, opcode);
         }
@@ -317,6 +317,16 @@ public static class PcpCodec
     public static IPAddress FromWire(ReadOnlySpan<byte> wire) => Unmap(new IPAddress(wire));
 
     public static IPAddress Unmap(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+
+    /// <summary>Equal addresses, ignoring the scope a link-local source carries and the wire form lacks.</summary>
+    private static bool SameAddress(IPAddress wire, IPAddress source)
+    {
+        Span<byte> a = stackalloc byte[16];
+        Span<byte> b = stackalloc byte[16];
+        return wire.AddressFamily == source.AddressFamily
+            && wire.TryWriteBytes(a, out int n) && source.TryWriteBytes(b, out int m)
+            && a[..n].SequenceEqual(b[..m]);
+    }
 
     /// <summary>§7.2: error lifetimes. Transient conditions are short; the others will not change soon.</summary>
     public static uint ErrorLifetime(PcpResultCode result) => result switch
