@@ -4,14 +4,18 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using PortMapper.Conformance.LoadTool;
+using PortMapper.Conformance.PcpClient;
 
 // pm-load natpmp|pcp --gateway A --clients FIRST COUNT --levels 100,1000,10000 --measure N --window W [--pid PID]
 // pm-load ready --gateway A [--timeout S]     ms until the gateway answers an external-address request
+// pm-load pcp-map --gateway A --client C --port N [--protocol tcp|udp] [--external N] [--lifetime S] [--filter ADDR/LEN]
+//                                             one PCP MAP by hand (Debian ships no PCP client)
 return args.FirstOrDefault() switch
 {
     "natpmp" => await RunLoadAsync(Options.Parse(args[1..]), pcp: false),
     "pcp" => await RunLoadAsync(Options.Parse(args[1..]), pcp: true),
     "ready" => await ReadyAsync(Options.Parse(args[1..])),
+    "pcp-map" => await PcpMapAsync(Options.Parse(args[1..])),
     _ => Usage(),
 };
 
@@ -19,6 +23,7 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: pm-load natpmp|pcp --gateway A --clients FIRST COUNT [--levels 100,1000,10000] [--measure N] [--window W] [--pid PID]");
     Console.Error.WriteLine("       pm-load ready --gateway A [--timeout SECONDS]");
+    Console.Error.WriteLine("       pm-load pcp-map --gateway A --client C --port N [--protocol tcp|udp] [--external N] [--lifetime S] [--filter ADDR/LEN]");
     return 2;
 }
 
@@ -93,6 +98,36 @@ static async Task<int> ReadyAsync(Options o)
 
     Console.WriteLine("no answer");
     return 1;
+}
+
+static async Task<int> PcpMapAsync(Options o)
+{
+    var gateway = IPAddress.Parse(o.Get("gateway"));
+    var client = IPAddress.Parse(o.Get("client"));
+    ushort port = ushort.Parse(o.Get("port"), CultureInfo.InvariantCulture);
+    ushort external = ushort.Parse(o.Get("external", o.Get("port")), CultureInfo.InvariantCulture);
+    uint lifetime = uint.Parse(o.Get("lifetime", "3600"), CultureInfo.InvariantCulture);
+    byte protocol = o.Get("protocol", "tcp") == "udp" ? PcpMessage.Udp : PcpMessage.Tcp;
+    var options = new List<byte[]>();
+    if (o.Has("filter"))
+    {
+        var network = IPNetwork.Parse(o.Get("filter"));
+        options.Add(PcpMessage.Filter(network.BaseAddress, network.PrefixLength, 0));
+    }
+
+    using var socket = new Socket(client.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+    socket.Bind(new IPEndPoint(client, 0));
+    byte[] request = PcpMessage.Map(client, protocol, port, external, lifetime, PcpMessage.NewNonce(), [.. options]);
+    PcpAnswer? answer = await PcpMessage.AskAsync(socket, new IPEndPoint(gateway, 5351), request, TimeSpan.FromSeconds(2));
+    if (answer is null)
+    {
+        Console.WriteLine("no answer");
+        return 1;
+    }
+
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"result {answer.Result}, lifetime {answer.Lifetime} s, epoch {answer.Epoch}: {answer.ExternalAddress} port {answer.ExternalPort} -> {client} port {answer.InternalPort}"));
+    return answer.Result == PcpAnswer.Success ? 0 : 1;
 }
 
 static string RssMegabytes(int pid)
