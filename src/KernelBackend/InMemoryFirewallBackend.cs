@@ -23,8 +23,6 @@ public sealed class InMemoryFirewallBackend : IFirewallBackend
 
     public int RebuildCount { get; private set; }
 
-    public int ApplyCount { get; private set; }
-
     /// <summary>The live entries, as a lookup of the kernel would see them now.</summary>
     public IReadOnlyList<PortMapping> Entries
     {
@@ -106,7 +104,6 @@ public sealed class InMemoryFirewallBackend : IFirewallBackend
                 _entries.Add(pair.Key, pair.Value);
             }
 
-            ApplyCount++;
         }
     }
 

@@ -113,6 +113,7 @@ public sealed class MappingEngineTests : IDisposable
 
         Assert.Equal(MappingStatus.Granted, outcome.Status);
         Assert.NotNull(_kernel.Find(TransportProtocol.Udp, 5000));
+        Assert.Equal(2, _kernel.RebuildCount); // at start, and after the refused apply
     }
 
     [Fact]

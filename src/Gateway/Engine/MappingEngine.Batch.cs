@@ -112,16 +112,16 @@ public sealed partial class MappingEngine
         }
 
         _lastMemoryCheck = now;
-        GCMemoryInfo gc = GC.GetGCMemoryInfo();
-        bool bloated = gc.TotalCommittedBytes > (2 * gc.HeapSizeBytes) + s_memorySlack;
+        GCMemoryInfo before = GC.GetGCMemoryInfo();
+        bool bloated = before.TotalCommittedBytes > (2 * before.HeapSizeBytes) + s_memorySlack;
         if ((force || bloated) && now - _lastTrim >= s_trimInterval)
         {
             _lastTrim = now;
             GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            gc = GC.GetGCMemoryInfo();
+            GCMemoryInfo after = GC.GetGCMemoryInfo();
+            Log.MemoryTrimmed(_logger, before.TotalCommittedBytes / 1048576.0, after.TotalCommittedBytes / 1048576.0, after.HeapSizeBytes / 1048576.0,
+                Environment.WorkingSet / 1048576.0, _table.Count);
         }
-
-        Log.Memory(_logger, Environment.WorkingSet / 1048576.0, gc.HeapSizeBytes / 1048576.0, gc.FragmentedBytes / 1048576.0, gc.TotalCommittedBytes / 1048576.0, _table.Count);
     }
 
     private void ApplyToKernel(DateTimeOffset now)

@@ -36,8 +36,6 @@ public sealed partial class LeaseTable
 
     public Lease? FindByExternal(MappingProtocol protocol, ushort externalPort) => _byExternal.GetValueOrDefault((protocol, externalPort));
 
-    public int CountFor(IPAddress client) => _byClient.TryGetValue(client, out var list) ? list.Count : 0;
-
     /// <summary>Puts back a lease read from the store. Expired leases are not restored.</summary>
     public bool Restore(Lease lease, DateTimeOffset now)
     {

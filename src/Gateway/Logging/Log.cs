@@ -45,8 +45,8 @@ internal static partial class Log
     [LoggerMessage(1010, LogLevel.Debug, "Slow batch: {Count} requests took {TotalMs:F1} ms (table and journal {JournalMs:F1} ms, kernel {KernelMs:F1} ms) with {Leases} leases")]
     public static partial void SlowBatch(ILogger logger, int count, double totalMs, double journalMs, double kernelMs, int leases);
 
-    [LoggerMessage(1011, LogLevel.Debug, "Memory: RSS {RssMb:F1} MB; GC heap {HeapMb:F1} MB ({FragmentedMb:F1} MB fragmented), committed {CommittedMb:F1} MB; {Leases} leases")]
-    public static partial void Memory(ILogger logger, double rssMb, double heapMb, double fragmentedMb, double committedMb, int leases);
+    [LoggerMessage(1011, LogLevel.Debug, "Memory: GC committed {BeforeMb:F1} MB -> {AfterMb:F1} MB (heap {HeapMb:F1} MB); RSS {RssMb:F1} MB; {Leases} leases")]
+    public static partial void MemoryTrimmed(ILogger logger, double beforeMb, double afterMb, double heapMb, double rssMb, int leases);
 
     [LoggerMessage(2000, LogLevel.Information, "Port control ({Protocols}) listening on {Interface} {Address}:{Port}")]
     public static partial void PortControlListening(ILogger logger, string @interface, IPAddress address, int port, string protocols);

@@ -17,7 +17,7 @@ public sealed class GatewayState
     public GatewayState(TimeProvider time)
     {
         DateTimeOffset now = time.GetUtcNow();
-        _current = new GatewayStatus(null, null, now, now, 0, false, null);
+        _current = new GatewayStatus(null, null, now, 0, false, null);
     }
 
     public GatewayStatus Current => _current;

@@ -7,7 +7,6 @@ public sealed record GatewayStatus(
     IPAddress? ExternalAddress,
     string? ExternalAddressReservedKind,
     DateTimeOffset EpochStart,
-    DateTimeOffset StartedAt,
     int LeaseCount,
     bool KernelInSync,
     DateTimeOffset? LastReconcile);
