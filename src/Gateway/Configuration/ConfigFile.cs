@@ -68,71 +68,61 @@ public static partial class ConfigFile
             case "rules":
                 return s with { Rules = Array(v, path, errors).Select((e, i) => Rule(e, $"{path}[{i}]", errors)).OfType<PolicyRule>().ToList() };
             case "firewall":
-                foreach (JsonProperty f in Object(v, path, errors))
+                return Section(v, path, s, errors, (name, f, fp, s) => name switch
                 {
-                    string fp = $"{path}.{f.Name}";
-                    s = f.Name switch
+                    "mode" => String(f, fp, errors) switch
                     {
-                        "mode" => String(f.Value, fp, errors) switch
-                        {
-                            "standalone" => s with { FirewallMode = FirewallMode.Standalone },
-                            "integrate" => s with { FirewallMode = FirewallMode.Integrate },
-                            null => s,
-                            var other => Fail(s, errors, $"{fp}: '{other}' is not 'standalone' or 'integrate'"),
-                        },
-                        "table" => String(f.Value, fp, errors) is { } table && CheckTableName(table, fp, errors) ? s with { TableName = table } : s,
-                        "mark" => Integer(f.Value, fp, 1, uint.MaxValue, errors) is { } mark ? s with { FirewallMark = (uint)mark } : s,
-                        _ => Unknown(s, errors, fp),
-                    };
-                }
-
-                return s;
+                        "standalone" => s with { FirewallMode = FirewallMode.Standalone },
+                        "integrate" => s with { FirewallMode = FirewallMode.Integrate },
+                        null => s,
+                        var other => Fail(s, errors, $"{fp}: '{other}' is not 'standalone' or 'integrate'"),
+                    },
+                    "table" => String(f, fp, errors) is { } table && CheckTableName(table, fp, errors) ? s with { TableName = table } : s,
+                    "mark" => Integer(f, fp, 1, uint.MaxValue, errors) is { } mark ? s with { FirewallMark = (uint)mark } : s,
+                    _ => Unknown(s, errors, fp),
+                });
             case "natPmp":
-                foreach (JsonProperty f in Object(v, path, errors))
+                return Section(v, path, s, errors, (name, f, fp, s) => name switch
                 {
-                    string fp = $"{path}.{f.Name}";
-                    s = f.Name == "enabled" ? (Bool(f.Value, fp, errors) is { } on ? s with { NatPmpEnabled = on } : s) : Unknown(s, errors, fp);
-                }
-
-                return s;
+                    "enabled" => Bool(f, fp, errors) is { } on ? s with { NatPmpEnabled = on } : s,
+                    _ => Unknown(s, errors, fp),
+                });
             case "pcp":
-                foreach (JsonProperty f in Object(v, path, errors))
+                return Section(v, path, s, errors, (name, f, fp, s) => name switch
                 {
-                    string fp = $"{path}.{f.Name}";
-                    s = f.Name switch
-                    {
-                        "enabled" => Bool(f.Value, fp, errors) is { } on ? s with { PcpEnabled = on } : s,
-                        "allowThirdParty" => Bool(f.Value, fp, errors) is { } third ? s with { PcpAllowThirdParty = third } : s,
-                        "maxFilters" => Integer(f.Value, fp, 1, 64, errors) is { } max ? s with { PcpMaxFilters = (int)max } : s,
-                        _ => Unknown(s, errors, fp),
-                    };
-                }
-
-                return s;
+                    "enabled" => Bool(f, fp, errors) is { } on ? s with { PcpEnabled = on } : s,
+                    "allowThirdParty" => Bool(f, fp, errors) is { } third ? s with { PcpAllowThirdParty = third } : s,
+                    "maxFilters" => Integer(f, fp, 1, 64, errors) is { } max ? s with { PcpMaxFilters = (int)max } : s,
+                    _ => Unknown(s, errors, fp),
+                });
             case "rateLimit":
-                foreach (JsonProperty f in Object(v, path, errors))
+                return Section(v, path, s, errors, (name, f, fp, s) => name switch
                 {
-                    string fp = $"{path}.{f.Name}";
-                    s = f.Name switch
-                    {
-                        "perSecond" => Number(f.Value, fp, errors) is { } rate ? s with { RateLimitPerSecond = rate } : s,
-                        "burst" => Integer(f.Value, fp, 1, 1_000_000, errors) is { } burst ? s with { RateLimitBurst = (int)burst } : s,
-                        _ => Unknown(s, errors, fp),
-                    };
-                }
-
-                return s;
+                    "perSecond" => Number(f, fp, errors) is { } rate ? s with { RateLimitPerSecond = rate } : s,
+                    "burst" => Integer(f, fp, 1, 1_000_000, errors) is { } burst ? s with { RateLimitBurst = (int)burst } : s,
+                    _ => Unknown(s, errors, fp),
+                });
             case "persistence":
-                foreach (JsonProperty f in Object(v, path, errors))
+                return Section(v, path, s, errors, (name, f, fp, s) => name switch
                 {
-                    string fp = $"{path}.{f.Name}";
-                    s = f.Name == "fsync" ? (Bool(f.Value, fp, errors) is { } sync ? s with { Fsync = sync } : s) : Unknown(s, errors, fp);
-                }
-
-                return s;
+                    "fsync" => Bool(f, fp, errors) is { } sync ? s with { Fsync = sync } : s,
+                    _ => Unknown(s, errors, fp),
+                });
             default:
                 return Unknown(s, errors, path);
         }
+    }
+
+    /// <summary>Reads a nested object key by key: <paramref name="read"/> gets (key, value, path of the key, settings so far).</summary>
+    private static GatewaySettings Section(
+        JsonElement value, string path, GatewaySettings settings, List<string> errors, Func<string, JsonElement, string, GatewaySettings, GatewaySettings> read)
+    {
+        foreach (JsonProperty p in Object(value, path, errors))
+        {
+            settings = read(p.Name, p.Value, $"{path}.{p.Name}", settings);
+        }
+
+        return settings;
     }
 
     private static PolicyRule? Rule(JsonElement e, string path, List<string> errors)
