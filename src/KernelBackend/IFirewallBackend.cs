@@ -15,4 +15,7 @@ public interface IFirewallBackend
 
     /// <summary>False when the daemon's table or its rules are gone, for example after a firewall reload.</summary>
     bool IsIntact();
+
+    /// <summary>Packets admitted through a pinhole's forward entries since they were installed; null when they are not there.</summary>
+    ulong? PacketCount(PortMapping mapping);
 }

@@ -40,6 +40,17 @@ public sealed class InMemoryFirewallBackend : IFirewallBackend
     public PortMapping? Find(TransportProtocol protocol, ushort externalPort) =>
         Entries.Where(m => !m.IsPinhole && m.Protocol == protocol && m.ExternalPort == externalPort).Select(m => (PortMapping?)m).FirstOrDefault();
 
+    /// <summary>What <see cref="PacketCount"/> reports for every present pinhole, as if that many packets had come through.</summary>
+    public ulong SimulatedPackets { get; set; }
+
+    public ulong? PacketCount(PortMapping mapping)
+    {
+        lock (_lock)
+        {
+            return _entries.TryGetValue(mapping.Id, out var entry) && IsLive(entry.Expires, _time.GetUtcNow()) ? SimulatedPackets : null;
+        }
+    }
+
     /// <summary>Simulates someone deleting the daemon's table (a firewall reload).</summary>
     public void SimulateFlush()
     {

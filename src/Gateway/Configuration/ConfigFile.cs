@@ -95,6 +95,20 @@ public static partial class ConfigFile
                     "maxFilters" => Integer(f, fp, 1, 64, errors) is { } max ? s with { PcpMaxFilters = (int)max } : s,
                     _ => Unknown(s, errors, fp),
                 });
+            case "upnp":
+                return Section(v, path, s, errors, (name, f, fp, s) => name switch
+                {
+                    "enabled" => Bool(f, fp, errors) is { } on ? s with { UpnpEnabled = on } : s,
+                    "httpPort" => Integer(f, fp, 1, 65535, errors) is { } port ? s with { UpnpHttpPort = (int)port } : s,
+                    "notifyInterval" => Integer(f, fp, 30, 86400, errors) is { } every ? s with { UpnpNotifyIntervalSeconds = (int)every } : s,
+                    "friendlyName" => String(f, fp, errors) is { } friendly ? s with { UpnpFriendlyName = friendly } : s,
+                    "pinholes" => Bool(f, fp, errors) is { } pin ? s with { UpnpPinholes = pin } : s,
+                    "allowPermanent" => Bool(f, fp, errors) is { } perm ? s with { UpnpAllowPermanent = perm } : s,
+                    "maxSubscriptions" => Integer(f, fp, 1, 65535, errors) is { } subs ? s with { UpnpMaxSubscriptions = (int)subs } : s,
+                    "maxSubscriptionsPerHost" => Integer(f, fp, 1, 1024, errors) is { } perHost ? s with { UpnpMaxSubscriptionsPerHost = (int)perHost } : s,
+                    "maxConnectionsPerHost" => Integer(f, fp, 1, 1024, errors) is { } conns ? s with { UpnpMaxConnectionsPerHost = (int)conns } : s,
+                    _ => Unknown(s, errors, fp),
+                });
             case "rateLimit":
                 return Section(v, path, s, errors, (name, f, fp, s) => name switch
                 {

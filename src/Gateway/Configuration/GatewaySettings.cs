@@ -34,6 +34,28 @@ public sealed record GatewaySettings
 
     public bool NatPmpEnabled { get; init; } = true;
 
+    public bool UpnpEnabled { get; init; } = true;
+
+    /// <summary>The HTTP port of descriptions, control and eventing, on LAN addresses only.</summary>
+    public int UpnpHttpPort { get; init; } = 5000;
+
+    /// <summary>Seconds between ssdp:alive rounds; CACHE-CONTROL max-age is three times this.</summary>
+    public int UpnpNotifyIntervalSeconds { get; init; } = 600;
+
+    public string UpnpFriendlyName { get; init; } = "PortMapper";
+
+    /// <summary>WANIPv6FirewallControl: whether LAN hosts may open inbound IPv6 pinholes.</summary>
+    public bool UpnpPinholes { get; init; } = true;
+
+    /// <summary>IGD:1 lease duration 0 is a permanent mapping; false makes it the longest lease instead.</summary>
+    public bool UpnpAllowPermanent { get; init; } = true;
+
+    public int UpnpMaxSubscriptions { get; init; } = 256;
+
+    public int UpnpMaxSubscriptionsPerHost { get; init; } = 16;
+
+    public int UpnpMaxConnectionsPerHost { get; init; } = 16;
+
     public bool SecureMode { get; init; } = true;
 
     public uint MaxLifetimeSeconds { get; init; } = 86400;

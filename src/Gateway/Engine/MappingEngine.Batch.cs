@@ -48,6 +48,8 @@ public sealed partial class MappingEngine
                         break;
                 }
             }
+
+            NoteTableChanged();
         }
 
         // Durable first: once the journal has it, a crash cannot lose what is about to be acknowledged.
@@ -257,7 +259,7 @@ public sealed partial class MappingEngine
         }
     }
 
-    private static PortMapping ToMapping(Lease lease, DateTimeOffset now) => new(
+    internal static PortMapping ToMapping(Lease lease, DateTimeOffset now) => new(
         (TransportProtocol)(byte)lease.Protocol,
         lease.ExternalPort,
         lease.InternalAddress,

@@ -7,6 +7,7 @@ using PortMapper.Gateway.PortControl;
 using PortMapper.Gateway.Network;
 using PortMapper.Gateway.Persistence;
 using PortMapper.Gateway.Status;
+using PortMapper.Gateway.Upnp;
 using PortMapper.KernelBackend;
 using PortMapper.KernelBackend.Nftables;
 using Serilog;
@@ -45,6 +46,16 @@ public static class GatewayHost
         if (settings.NatPmpEnabled || settings.PcpEnabled)
         {
             services.AddHostedService<PortControlService>();
+        }
+
+        if (settings.UpnpEnabled)
+        {
+            services.AddSingleton<UpnpDevices>();
+            services.AddSingleton<UpnpControl>();
+            services.AddSingleton<GenaService>();
+            services.AddHostedService(sp => sp.GetRequiredService<GenaService>());
+            services.AddHostedService<UpnpHttpService>();
+            services.AddHostedService<SsdpService>();
         }
 
         return builder.Build();

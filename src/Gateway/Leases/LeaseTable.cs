@@ -19,6 +19,8 @@ public sealed partial class LeaseTable
     private readonly Dictionary<IPAddress, List<Lease>> _byClient = [];
     private readonly PriorityQueue<long, DateTimeOffset> _expiry = new();
 
+    public const uint UpnpMaxLifetimeSeconds = 604800;
+
     public LeaseTable(LeaseTableOptions options, Policy policy, long nextId = 1)
     {
         _options = options;
@@ -36,6 +38,9 @@ public sealed partial class LeaseTable
 
     public Lease? FindByExternal(MappingProtocol protocol, ushort externalPort) => _byExternal.GetValueOrDefault((protocol, externalPort));
 
+    public Lease? FindPinhole(MappingProtocol protocol, IPAddress internalAddress, ushort internalPort) =>
+        _pinholes.GetValueOrDefault((protocol, internalAddress, internalPort));
+
     /// <summary>Puts back a lease read from the store. Expired leases are not restored.</summary>
     public bool Restore(Lease lease, DateTimeOffset now)
     {
@@ -51,7 +56,7 @@ public sealed partial class LeaseTable
 
     public MappingOutcome Execute(in MappingCommand command, DateTimeOffset now, List<LeaseChange> changes) => command.Kind switch
     {
-        MappingCommandKind.Map or MappingCommandKind.Peer when command.RequestedLifetimeSeconds > 0 => Map(command, now, changes),
+        MappingCommandKind.Map or MappingCommandKind.Peer when command.RequestedLifetimeSeconds > 0 || command.Permanent => Map(command, now, changes),
         MappingCommandKind.Map or MappingCommandKind.Peer => Delete(command, now, changes),
         MappingCommandKind.Delete => Delete(command, now, changes),
         MappingCommandKind.DeleteAll => DeleteAll(command, changes),
@@ -96,8 +101,10 @@ public sealed partial class LeaseTable
             return MappingOutcome.Denied(MappingStatus.NotAuthorized);
         }
 
-        uint lifetime = Math.Min(command.RequestedLifetimeSeconds, _options.MaxLifetimeSeconds);
-        DateTimeOffset? expires = lifetime == 0 ? null : now.AddSeconds(lifetime);
+        // UPnP has its own ceiling: IGD:2 leases run up to 604800 s (WANIPConnection:2 §2.3.16).
+        uint max = command.Origin == MappingOrigin.Upnp ? UpnpMaxLifetimeSeconds : _options.MaxLifetimeSeconds;
+        uint lifetime = command.Permanent ? 0 : Math.Min(command.RequestedLifetimeSeconds, max);
+        DateTimeOffset? expires = command.Permanent ? null : now.AddSeconds(lifetime);
 
         Lease? existing = FindOwn(command, now);
         if (existing is not null)
@@ -108,7 +115,7 @@ public sealed partial class LeaseTable
                 return MappingOutcome.Denied(MappingStatus.NotAuthorized);
             }
 
-            Lease renewed = existing with { Expires = expires, Filters = command.Filters ?? existing.Filters };
+            Lease renewed = existing with { Expires = expires, Filters = command.Filters ?? existing.Filters, Description = command.Description };
             Replace(existing, renewed);
             changes.Add(new LeaseChange(LeaseChangeKind.Renewed, renewed));
             return new MappingOutcome(MappingStatus.Granted, renewed.ExternalPort, lifetime);
@@ -202,6 +209,7 @@ public sealed partial class LeaseTable
                 && lease.Origin == command.Origin
                 && lease.InternalAddress.Equals(command.InternalAddress)
                 && Equals(lease.RemotePeer, command.Kind == MappingCommandKind.Peer ? command.RemotePeer : null)
+                && !OtherUpnpExternalPort(lease, command)
                 && lease.IsLive(now))
             {
                 return lease;
@@ -210,6 +218,14 @@ public sealed partial class LeaseTable
 
         return null;
     }
+
+    /// <summary>
+    /// A UPnP mapping is named by its external port: one host may map several external ports to the same
+    /// internal endpoint, and asking for one of them must not renew another.
+    /// </summary>
+    private static bool OtherUpnpExternalPort(Lease lease, in MappingCommand command) =>
+        command.Origin == MappingOrigin.Upnp && command.SuggestedExternalPort != 0 && !lease.IsPinhole
+        && lease.ExternalPort != command.SuggestedExternalPort;
 
     private static bool SameNonce(Lease lease, in MappingCommand command) =>
         lease.Nonce is null || command.Nonce is null || lease.Nonce.AsSpan().SequenceEqual(command.Nonce);

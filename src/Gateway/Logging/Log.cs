@@ -8,7 +8,7 @@ namespace PortMapper.Gateway.Logging;
 
 /// <summary>
 /// Every message the daemon logs, with stable event ids: 1xxx lease table, store and kernel; 2xxx NAT-PMP;
-/// 3xxx network. Anything a remote host can trigger at will is Debug, so it cannot flood the log.
+/// 3xxx network; 4xxx UPnP (SSDP, control, eventing). Anything a remote host can trigger at will is Debug, so it cannot flood the log.
 /// </summary>
 internal static partial class Log
 {
@@ -48,8 +48,8 @@ internal static partial class Log
     [LoggerMessage(1011, LogLevel.Debug, "Memory: GC committed {BeforeMb:F1} MB -> {AfterMb:F1} MB (heap {HeapMb:F1} MB); RSS {RssMb:F1} MB; {Leases} leases")]
     public static partial void MemoryTrimmed(ILogger logger, double beforeMb, double afterMb, double heapMb, double rssMb, int leases);
 
-    [LoggerMessage(2000, LogLevel.Information, "Port control ({Protocols}) listening on {Interface} {Address}:{Port}")]
-    public static partial void PortControlListening(ILogger logger, string @interface, IPAddress address, int port, string protocols);
+    [LoggerMessage(2000, LogLevel.Information, "Port control ({Protocols}) listening on {Lan} {Address}:{Port}")]
+    public static partial void PortControlListening(ILogger logger, string lan, IPAddress address, int port, string protocols);
 
     [LoggerMessage(2001, LogLevel.Debug, "NAT-PMP: dropped a datagram from {Source}: {Reason}")]
     public static partial void NatPmpDropped(ILogger logger, IPEndPoint source, NatPmpDecodeError reason);
@@ -83,4 +83,33 @@ internal static partial class Log
 
     [LoggerMessage(3003, LogLevel.Information, "WAN {Wan}; LAN {Lan}; firewall mode {Mode}; table inet {Table}")]
     public static partial void Interfaces(ILogger logger, string wan, string lan, string mode, string table);
+    [LoggerMessage(4000, LogLevel.Information, "UPnP IGD on {Lan}: http://{Endpoint}/rootDesc.xml (IGD:1), /rootDesc2.xml (IGD:2)")]
+    public static partial void UpnpListening(ILogger logger, string lan, string endpoint);
+
+    [LoggerMessage(4001, LogLevel.Debug, "UPnP {Action} from {Client}: error {Code} {Description}")]
+    public static partial void UpnpActionRefused(ILogger logger, IPAddress client, string action, int code, string description);
+
+    [LoggerMessage(4002, LogLevel.Debug, "UPnP HTTP {Method} {Path} from {Client} refused with {Status}: {Reason}")]
+    public static partial void UpnpHttpRefused(ILogger logger, string method, string path, IPAddress? client, int status, string reason);
+
+    [LoggerMessage(4003, LogLevel.Debug, "UPnP connection from {Client} to {Local} closed: {Reason}")]
+    public static partial void UpnpConnectionRefused(ILogger logger, string? client, string? local, string reason);
+
+    [LoggerMessage(4004, LogLevel.Debug, "SSDP datagram from {Source} on {Lan} ignored: {Reason}")]
+    public static partial void SsdpIgnored(ILogger logger, IPEndPoint source, string lan, string reason);
+
+    [LoggerMessage(4005, LogLevel.Information, "SSDP on {Lan} ({Address}), announcing every {Seconds} s")]
+    public static partial void SsdpListening(ILogger logger, string lan, IPAddress address, int seconds);
+
+    [LoggerMessage(4006, LogLevel.Warning, "SSDP socket error on {Lan}")]
+    public static partial void SsdpSocketError(ILogger logger, Exception exception, string lan);
+
+    [LoggerMessage(4007, LogLevel.Debug, "GENA {Method} from {Client} refused with {Status}: {Reason}")]
+    public static partial void GenaRefused(ILogger logger, string method, IPAddress? client, int status, string reason);
+
+    [LoggerMessage(4008, LogLevel.Debug, "GENA NOTIFY to {Callback} failed: {Reason}")]
+    public static partial void GenaNotifyFailed(ILogger logger, Uri callback, string reason);
+
+    [LoggerMessage(4009, LogLevel.Debug, "GENA {Sid} for {Client} on {Service}, {Seconds} s")]
+    public static partial void GenaSubscribed(ILogger logger, string sid, IPAddress client, string service, int seconds);
 }

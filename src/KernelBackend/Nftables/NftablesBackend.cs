@@ -97,5 +97,29 @@ public sealed class NftablesBackend : IFirewallBackend, IDisposable
         }
     }
 
+    public ulong? PacketCount(PortMapping mapping)
+    {
+        ulong total = 0;
+        bool found = false;
+        lock (_lock)
+        {
+            foreach (ForwardKey key in NftablesRuleset.ForwardKeys(mapping))
+            {
+                if (!NftablesRuleset.IsCounted(key.Set))
+                {
+                    continue;
+                }
+
+                if (_session.TryRun(NftablesRuleset.GetElement(_options.TableName, key), out string output) && NftablesRuleset.TryReadPackets(output, out ulong packets))
+                {
+                    total += packets;
+                    found = true;
+                }
+            }
+        }
+
+        return found ? total : null;
+    }
+
     public void Dispose() => _session.Dispose();
 }

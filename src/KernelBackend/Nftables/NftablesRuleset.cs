@@ -52,8 +52,8 @@ public static class NftablesRuleset
               map {{PeerMap}} { type ipv4_addr . inet_proto . inet_service . ipv4_addr . inet_service : ipv4_addr . inet_service; flags timeout; }
               set {{ForwardSet}} { type ipv4_addr . inet_proto . inet_service; flags timeout; }
               set {{FilteredForwardSet}} { type ipv4_addr . inet_proto . inet_service . ipv4_addr . inet_service; flags interval, timeout; }
-              set {{PinholeSet}} { type ipv6_addr . inet_proto . inet_service; flags timeout; }
-              set {{FilteredPinholeSet}} { type ipv6_addr . inet_proto . inet_service . ipv6_addr . inet_service; flags interval, timeout; }
+              set {{PinholeSet}} { type ipv6_addr . inet_proto . inet_service; flags timeout; counter; }
+              set {{FilteredPinholeSet}} { type ipv6_addr . inet_proto . inet_service . ipv6_addr . inet_service; flags interval, timeout; counter; }
               set {{FilteredEndpoints4}} { type ipv4_addr . inet_proto . inet_service; flags timeout; }
               set {{FilteredEndpoints6}} { type ipv6_addr . inet_proto . inet_service; flags timeout; }
               chain prerouting {
@@ -104,6 +104,26 @@ public static class NftablesRuleset
         }
 
         return text.ToString();
+    }
+
+    /// <summary>Sets whose elements count the packets they admit (UPnP's GetPinholePackets reads them).</summary>
+    public static bool IsCounted(string set) => set is PinholeSet or FilteredPinholeSet;
+
+    public static string GetElement(string table, ForwardKey key) => $"get element inet {table} {key.Set} {{ {key.Element} }}";
+
+    /// <summary>Reads "counter packets N" from a listed element.</summary>
+    public static bool TryReadPackets(string output, out ulong packets)
+    {
+        packets = 0;
+        int at = output.IndexOf("counter packets ", StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return false;
+        }
+
+        ReadOnlySpan<char> rest = output.AsSpan(at + "counter packets ".Length);
+        int end = rest.IndexOf(' ');
+        return ulong.TryParse(end < 0 ? rest : rest[..end], NumberStyles.None, CultureInfo.InvariantCulture, out packets);
     }
 
     /// <summary>A cheap command whose output shows whether the table is still there and unflushed.</summary>

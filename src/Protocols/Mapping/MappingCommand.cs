@@ -11,6 +11,7 @@ namespace PortMapper.Protocols.Mapping;
 /// <param name="Filters">Only these remote peers may use the mapping; empty clears the filters, null keeps a renewed mapping's.</param>
 /// <param name="ThirdPartyAuthorized">The front end has checked that the client may map for another host.</param>
 /// <param name="RemotePeer">For <see cref="MappingCommandKind.Peer"/>: the remote end of the outbound mapping.</param>
+/// <param name="Permanent">A mapping without expiry (UPnP IGD:1 lease duration 0); the requested lifetime is ignored.</param>
 public readonly record struct MappingCommand(
     MappingCommandKind Kind,
     MappingProtocol Protocol,
@@ -25,4 +26,5 @@ public readonly record struct MappingCommand(
     bool PreferFailure = false,
     IReadOnlyList<MappingFilter>? Filters = null,
     bool ThirdPartyAuthorized = false,
-    IPEndPoint? RemotePeer = null);
+    IPEndPoint? RemotePeer = null,
+    bool Permanent = false);

@@ -1,0 +1,305 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using PortMapper.Gateway.Leases;
+using PortMapper.Protocols.Mapping;
+using PortMapper.Protocols.Upnp;
+using static PortMapper.Gateway.Upnp.SoapResult;
+
+namespace PortMapper.Gateway.Upnp;
+
+/// <summary>WANIPConnection:1 and :2 port mapping actions.</summary>
+public sealed partial class UpnpControl
+{
+    private const uint Igd2DefaultLease = 604800;
+
+    private async Task<SoapResult> AddPortMappingAsync(int version, bool any, SoapCall call, UpnpCaller caller, CancellationToken cancellationToken)
+    {
+        if (!UpnpArguments.TryRemoteHost(call.Get("NewRemoteHost"), AddressFamily.InterNetwork, out IPAddress? remoteHost)
+            || !UpnpArguments.TryPort(call.Get("NewExternalPort"), out ushort externalPort)
+            || !UpnpArguments.TryProtocol(call.Get("NewProtocol"), out MappingProtocol protocol)
+            || !UpnpArguments.TryPort(call.Get("NewInternalPort"), out ushort internalPort)
+            || !UpnpArguments.TryBoolean(call.Get("NewEnabled"), out _)
+            || !UpnpArguments.TryUInt32(call.Get("NewLeaseDuration"), out uint leaseDuration))
+        {
+            return Fail(UpnpError.InvalidArgs);
+        }
+
+        if (externalPort == 0 && !any)
+        {
+            return Fail(UpnpErrorCode.WildCardNotPermittedInExtPort, "WildCardNotPermittedInExtPort");
+        }
+
+        if (internalPort == 0)
+        {
+            return version == 2 ? Fail(UpnpErrorCode.WildCardNotPermittedInIntPort, "WildCardNotPermittedInIntPort") : Fail(UpnpError.InvalidArgs);
+        }
+
+        if (CheckInternalClient(call.Get("NewInternalClient"), caller, AddressFamily.InterNetwork, out IPAddress? client) is { } refused)
+        {
+            return Fail(refused);
+        }
+
+        // IGD:1: 0 is a permanent lease. IGD:2: 0 and anything longer mean a week (WANIPConnection:2 §2.3.16).
+        bool permanent = false;
+        if (version == 1 && leaseDuration == 0)
+        {
+            permanent = _options.Settings.UpnpAllowPermanent;
+            leaseDuration = Igd2DefaultLease;
+        }
+        else if (leaseDuration == 0 || leaseDuration > Igd2DefaultLease)
+        {
+            leaseDuration = Igd2DefaultLease;
+        }
+
+        if (!any)
+        {
+            if (_options.ReservedPorts.Contains(externalPort))
+            {
+                return Fail(UpnpErrorCode.ConflictWithOtherMechanisms, "ConflictWithOtherMechanisms");
+            }
+
+            if (!_options.Policy.Permits(externalPort, client!, internalPort))
+            {
+                return Fail(UpnpError.NotAuthorized);
+            }
+
+            if (_engine.FindByExternal(protocol, externalPort) is { } holder && !holder.IsPinhole)
+            {
+                if (!SameAddress(holder.InternalAddress, client!) || !SameAddress(holder.Client, caller.Address) || holder.RemotePeer is not null)
+                {
+                    return Fail(UpnpErrorCode.ConflictInMappingEntry, "ConflictInMappingEntry");
+                }
+
+                if (holder.Origin != MappingOrigin.Upnp)
+                {
+                    return Fail(UpnpErrorCode.ConflictWithOtherMechanisms, "ConflictWithOtherMechanisms");
+                }
+
+                if (holder.InternalPort != internalPort)
+                {
+                    // The same host moves its mapping to another internal port: the old one goes first.
+                    await RunAsync(DeleteOf(holder), cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        var command = new MappingCommand(
+            MappingCommandKind.Map,
+            protocol,
+            MappingOrigin.Upnp,
+            caller.Address,
+            client!,
+            internalPort,
+            externalPort,
+            leaseDuration,
+            UpnpArguments.SanitizeDescription(call.Get("NewPortMappingDescription")),
+            PreferFailure: !any,
+            Filters: remoteHost is null ? [] : [new MappingFilter(new IPNetwork(remoteHost, 32), 0)],
+            Permanent: permanent);
+        MappingOutcome outcome = await RunAsync(command, cancellationToken).ConfigureAwait(false);
+        return outcome.Status switch
+        {
+            MappingStatus.Granted when any => Ok(Out("NewReservedPort", outcome.ExternalPort.ToString(CultureInfo.InvariantCulture))),
+            MappingStatus.Granted => Ok(),
+            MappingStatus.NotAuthorized => Fail(UpnpError.NotAuthorized),
+            MappingStatus.QuotaExceeded or MappingStatus.NoResources => Fail(UpnpErrorCode.NoPortMapsAvailable, "NoPortMapsAvailable"),
+            MappingStatus.CannotProvideExternal => Fail(UpnpErrorCode.ConflictInMappingEntry, "ConflictInMappingEntry"),
+            _ => Fail(UpnpError.ActionFailed),
+        };
+    }
+
+    private async Task<SoapResult> DeletePortMappingAsync(SoapCall call, UpnpCaller caller, CancellationToken cancellationToken)
+    {
+        if (!UpnpArguments.TryRemoteHost(call.Get("NewRemoteHost"), AddressFamily.InterNetwork, out IPAddress? remoteHost)
+            || !UpnpArguments.TryPort(call.Get("NewExternalPort"), out ushort externalPort)
+            || !UpnpArguments.TryProtocol(call.Get("NewProtocol"), out MappingProtocol protocol))
+        {
+            return Fail(UpnpError.InvalidArgs);
+        }
+
+        Lease? holder = _engine.FindByExternal(protocol, externalPort);
+        if (holder is null || holder.IsPinhole || holder.RemotePeer is not null || !SameRemoteHost(holder, remoteHost))
+        {
+            return Fail(UpnpErrorCode.NoSuchEntryInArray, "NoSuchEntryInArray");
+        }
+
+        if (SecureMode && !SameAddress(holder.Client, caller.Address))
+        {
+            return Fail(UpnpError.NotAuthorized);
+        }
+
+        await RunAsync(DeleteOf(holder), cancellationToken).ConfigureAwait(false);
+        return Ok();
+    }
+
+    /// <summary>
+    /// WANIPConnection:2 §2.5.17. Without NewManage only the caller's own mappings in the range go. With it, and
+    /// another host's mapping in the range, secure mode refuses the whole request (606) and nothing is deleted.
+    /// </summary>
+    private async Task<SoapResult> DeletePortMappingRangeAsync(SoapCall call, UpnpCaller caller, CancellationToken cancellationToken)
+    {
+        if (!TryRange(call, out ushort start, out ushort end, out MappingProtocol protocol, out bool manage))
+        {
+            return Fail(UpnpError.InvalidArgs);
+        }
+
+        if (start > end)
+        {
+            return Fail(UpnpErrorCode.InconsistentParameters, "InconsistentParameters");
+        }
+
+        List<Lease> inRange = [.. _engine.PortMappings().Where(l => l.Protocol == protocol && l.ExternalPort >= start && l.ExternalPort <= end)];
+        List<Lease> own = [.. inRange.Where(l => SameAddress(l.Client, caller.Address))];
+        bool others = own.Count < inRange.Count;
+        if (manage && others && SecureMode)
+        {
+            return Fail(UpnpError.NotAuthorized);
+        }
+
+        List<Lease> targets = manage ? inRange : own;
+        if (targets.Count == 0)
+        {
+            return others ? Fail(UpnpError.NotAuthorized) : Fail(UpnpErrorCode.PortMappingNotFound, "PortMappingNotFound");
+        }
+
+        await Task.WhenAll(targets.Select(l => RunAsync(DeleteOf(l), cancellationToken))).ConfigureAwait(false);
+        return Ok();
+    }
+
+    private SoapResult GetGenericPortMappingEntry(SoapCall call)
+    {
+        if (!UpnpArguments.TryPort(call.Get("NewPortMappingIndex"), out ushort index))
+        {
+            return Fail(UpnpError.InvalidArgs);
+        }
+
+        IReadOnlyList<Lease> mappings = _engine.PortMappings();
+        if (index >= mappings.Count)
+        {
+            return Fail(UpnpErrorCode.SpecifiedArrayIndexInvalid, "SpecifiedArrayIndexInvalid");
+        }
+
+        Lease lease = mappings[index];
+        DateTimeOffset now = _time.GetUtcNow();
+        return Ok(
+            Out("NewRemoteHost", RemoteHostOf(lease)),
+            Out("NewExternalPort", lease.ExternalPort.ToString(CultureInfo.InvariantCulture)),
+            Out("NewProtocol", UpnpArguments.ProtocolName(lease.Protocol)),
+            Out("NewInternalPort", lease.InternalPort.ToString(CultureInfo.InvariantCulture)),
+            Out("NewInternalClient", lease.InternalAddress.ToString()),
+            Out("NewEnabled", "1"),
+            Out("NewPortMappingDescription", lease.Description),
+            Out("NewLeaseDuration", LeaseDurationOf(lease, now)));
+    }
+
+    private SoapResult GetSpecificPortMappingEntry(SoapCall call)
+    {
+        if (!UpnpArguments.TryRemoteHost(call.Get("NewRemoteHost"), AddressFamily.InterNetwork, out IPAddress? remoteHost)
+            || !UpnpArguments.TryPort(call.Get("NewExternalPort"), out ushort externalPort)
+            || !UpnpArguments.TryProtocol(call.Get("NewProtocol"), out MappingProtocol protocol))
+        {
+            return Fail(UpnpError.InvalidArgs);
+        }
+
+        Lease? lease = _engine.FindByExternal(protocol, externalPort);
+        if (lease is null || lease.IsPinhole || lease.RemotePeer is not null || !SameRemoteHost(lease, remoteHost))
+        {
+            return Fail(UpnpErrorCode.NoSuchEntryInArray, "NoSuchEntryInArray");
+        }
+
+        return Ok(
+            Out("NewInternalPort", lease.InternalPort.ToString(CultureInfo.InvariantCulture)),
+            Out("NewInternalClient", lease.InternalAddress.ToString()),
+            Out("NewEnabled", "1"),
+            Out("NewPortMappingDescription", lease.Description),
+            Out("NewLeaseDuration", LeaseDurationOf(lease, _time.GetUtcNow())));
+    }
+
+    /// <summary>WANIPConnection:2 §2.5.18: the mappings in a port range as an XML document (escaped inside the response).</summary>
+    private SoapResult GetListOfPortMappings(SoapCall call, UpnpCaller caller)
+    {
+        if (!TryRange(call, out ushort start, out ushort end, out MappingProtocol protocol, out bool manage)
+            || !UpnpArguments.TryPort(call.Get("NewNumberOfPorts"), out ushort number))
+        {
+            return Fail(UpnpError.InvalidArgs);
+        }
+
+        if (start > end)
+        {
+            return Fail(UpnpErrorCode.InconsistentParameters, "InconsistentParameters");
+        }
+
+        IEnumerable<Lease> selected = _engine.PortMappings()
+            .Where(l => l.Protocol == protocol && l.ExternalPort >= start && l.ExternalPort <= end && (manage || SameAddress(l.Client, caller.Address)));
+        List<Lease> list = [.. number == 0 ? selected : selected.Take(number)];
+        if (list.Count == 0)
+        {
+            return Fail(UpnpErrorCode.PortMappingNotFound, "PortMappingNotFound");
+        }
+
+        DateTimeOffset now = _time.GetUtcNow();
+        var xml = new StringBuilder(256 * list.Count);
+        xml.Append("<?xml version=\"1.0\" encoding=\"UTF-8\"?><p:PortMappingList xmlns:p=\"urn:schemas-upnp-org:gw:WANIPConnection\" ")
+            .Append("xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"urn:schemas-upnp-org:gw:WANIPConnection http://www.upnp.org/schemas/gw/WANIPConnection-v2.xsd\">");
+        foreach (Lease lease in list)
+        {
+            xml.Append("<p:PortMappingEntry>");
+            Element(xml, "NewRemoteHost", RemoteHostOf(lease));
+            Element(xml, "NewExternalPort", lease.ExternalPort.ToString(CultureInfo.InvariantCulture));
+            Element(xml, "NewProtocol", UpnpArguments.ProtocolName(lease.Protocol));
+            Element(xml, "NewInternalPort", lease.InternalPort.ToString(CultureInfo.InvariantCulture));
+            Element(xml, "NewInternalClient", lease.InternalAddress.ToString());
+            Element(xml, "NewEnabled", "1");
+            Element(xml, "NewDescription", lease.Description);
+            Element(xml, "NewLeaseTime", LeaseDurationOf(lease, now));
+            xml.Append("</p:PortMappingEntry>");
+        }
+
+        xml.Append("</p:PortMappingList>");
+        return Ok(Out("NewPortListing", xml.ToString()));
+
+        static void Element(StringBuilder xml, string name, string value)
+        {
+            xml.Append("<p:").Append(name).Append('>');
+            SoapWriter.AppendEscaped(xml, value);
+            xml.Append("</p:").Append(name).Append('>');
+        }
+    }
+
+    private static bool TryRange(SoapCall call, out ushort start, out ushort end, out MappingProtocol protocol, out bool manage)
+    {
+        end = 0;
+        protocol = default;
+        manage = false;
+        return UpnpArguments.TryPort(call.Get("NewStartPort"), out start)
+            & UpnpArguments.TryPort(call.Get("NewEndPort"), out end)
+            & UpnpArguments.TryProtocol(call.Get("NewProtocol"), out protocol)
+            & UpnpArguments.TryBoolean(call.Get("NewManage"), out manage);
+    }
+
+    /// <summary>A delete the lease table matches to exactly this lease, whoever asks on its owner's behalf.</summary>
+    private static MappingCommand DeleteOf(Lease lease) => new(
+        MappingCommandKind.Delete,
+        lease.Protocol,
+        lease.Origin,
+        lease.Client,
+        lease.InternalAddress,
+        lease.InternalPort,
+        lease.ExternalPort,
+        0,
+        lease.Description,
+        Nonce: lease.Nonce,
+        RemotePeer: lease.RemotePeer);
+
+    /// <summary>The mapping's remote host as UPnP shows it: the one host it is limited to, or empty (any).</summary>
+    private static string RemoteHostOf(Lease lease) =>
+        lease.FilterList is [{ Port: 0 } only] && only.Network.PrefixLength == 32 ? only.Network.BaseAddress.ToString() : string.Empty;
+
+    private static bool SameRemoteHost(Lease lease, IPAddress? remoteHost) =>
+        remoteHost is null || RemoteHostOf(lease) == remoteHost.ToString();
+
+    private static string LeaseDurationOf(Lease lease, DateTimeOffset now) =>
+        lease.Expires is null ? "0" : lease.SecondsLeft(now).ToString(CultureInfo.InvariantCulture);
+}

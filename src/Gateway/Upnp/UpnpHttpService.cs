@@ -1,0 +1,148 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PortMapper.Gateway.Configuration;
+using PortMapper.Gateway.Logging;
+using PortMapper.Gateway.Network;
+
+namespace PortMapper.Gateway.Upnp;
+
+/// <summary>
+/// The UPnP HTTP server (Kestrel): descriptions, SOAP control and GENA eventing, bound to LAN addresses only.
+/// Each connection must come from a host on the LAN it arrived on, and a source may hold only so many at once;
+/// request size, header size and idle time are capped.
+/// </summary>
+public sealed partial class UpnpHttpService : IHostedService, IAsyncDisposable
+{
+    /// <summary>The largest control request body accepted (bytes).</summary>
+    public const int MaxBodyBytes = 16 * 1024;
+
+    private readonly GatewayOptions _options;
+    private readonly UpnpControl _control;
+    private readonly UpnpDevices _devices;
+    private readonly GenaService _gena;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly ConnectionLimiter _connections;
+    private WebApplication? _app;
+
+    public UpnpHttpService(
+        GatewayOptions options,
+        UpnpControl control,
+        UpnpDevices devices,
+        GenaService gena,
+        ILoggerFactory loggerFactory,
+        ILogger<UpnpHttpService> logger)
+    {
+        _options = options;
+        _control = control;
+        _devices = devices;
+        _gena = gena;
+        _loggerFactory = loggerFactory;
+        _logger = logger;
+        _connections = new ConnectionLimiter(options.Settings.UpnpMaxConnectionsPerHost);
+    }
+
+    private int Port => _options.Settings.UpnpHttpPort;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "portmapper" });
+        builder.Services.AddSingleton(_loggerFactory);
+        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        builder.WebHost.UseKestrelCore();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = MaxBodyBytes;
+            k.Limits.MaxRequestHeadersTotalSize = 8 * 1024;
+            k.Limits.MaxRequestHeaderCount = 32;
+            k.Limits.MaxRequestLineSize = 2 * 1024;
+            k.Limits.MaxConcurrentConnections = 1024;
+            k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(30);
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(5);
+            k.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 256, gracePeriod: TimeSpan.FromSeconds(5));
+            foreach (LanInterface lan in _options.LanInterfaces)
+            {
+                foreach (InterfaceAddress address in lan.Addresses.Where(a => !a.Address.IsIPv6LinkLocal))
+                {
+                    k.Listen(address.Address, Port, listen =>
+                    {
+                        listen.Protocols = HttpProtocols.Http1;
+                        listen.Use(next => connection => AdmitAsync(connection, next, lan));
+                    });
+                }
+            }
+        });
+
+        WebApplication app = builder.Build();
+        app.Run(HandleAsync);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        _app = app;
+        foreach (LanInterface lan in _options.LanInterfaces)
+        {
+            foreach (InterfaceAddress address in lan.Addresses.Where(a => !a.Address.IsIPv6LinkLocal))
+            {
+                Log.UpnpListening(_logger, lan.Name, new IPEndPoint(address.Address, Port).ToString());
+            }
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A connection from anywhere but a host on this LAN, or one too many from a host, is closed unanswered.</summary>
+    private async Task AdmitAsync(ConnectionContext connection, ConnectionDelegate next, LanInterface lan)
+    {
+        IPAddress? remote = (connection.RemoteEndPoint as IPEndPoint)?.Address;
+        if (remote is { IsIPv4MappedToIPv6: true })
+        {
+            remote = remote.MapToIPv4();
+        }
+
+        if (remote is null || !lan.IsLanHost(remote))
+        {
+            Log.UpnpConnectionRefused(_logger, connection.RemoteEndPoint?.ToString(), connection.LocalEndPoint?.ToString(), "not a host on " + lan.Name);
+            connection.Abort();
+            return;
+        }
+
+        if (!_connections.TryEnter(remote))
+        {
+            Log.UpnpConnectionRefused(_logger, connection.RemoteEndPoint?.ToString(), connection.LocalEndPoint?.ToString(), "too many connections from this host");
+            connection.Abort();
+            return;
+        }
+
+        try
+        {
+            await next(connection).ConfigureAwait(false);
+        }
+        finally
+        {
+            _connections.Exit(remote);
+        }
+    }
+
+    private LanInterface? LanOf(IPAddress? local) =>
+        local is null ? null : _options.LanInterfaces.FirstOrDefault(l => l.Addresses.Any(a => a.Address.GetAddressBytes().AsSpan().SequenceEqual(local.GetAddressBytes())));
+}
