@@ -27,6 +27,7 @@ public static class GenaCodec
         }
 
         string rest = header.Trim();
+        Uri? first = null;
         int count = 0;
         while (rest.Length > 0)
         {
@@ -41,10 +42,11 @@ public static class GenaCodec
                 return false;
             }
 
-            callback ??= uri;
+            first ??= uri;
             rest = rest[(end + 1)..].TrimStart();
         }
 
+        callback = first;
         return callback is not null;
     }
 
