@@ -68,12 +68,6 @@ public static partial class GatewayConfiguration
         }
 
         var reserved = new HashSet<ushort>(OwnPorts);
-        if (settings.UpnpEnabled)
-        {
-            reserved.Add(1900);
-            reserved.Add((ushort)settings.UpnpHttpPort);
-        }
-
         foreach (PortRange range in settings.ReservedPorts)
         {
             for (int p = range.Low; p <= range.High; p++)
