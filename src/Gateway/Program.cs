@@ -107,6 +107,8 @@ public static class Program
         {
             using IHost host = GatewayHost.Build(options, inventory, logger);
             List<BackgroundService> services = [.. host.Services.GetServices<IHostedService>().OfType<BackgroundService>()];
+            host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(
+                () => logger.Information("Ready: all listeners are up"));
             await host.RunAsync(cancellationToken).ConfigureAwait(false); // disposes the host
 
             // A listener that failed (its port taken, say) stopped the host: that is a failure, not a clean stop.

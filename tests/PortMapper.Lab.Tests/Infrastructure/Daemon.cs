@@ -37,7 +37,7 @@ internal sealed partial class Daemon : IDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
-    /// <summary>Starts the daemon and waits until NAT-PMP is listening.</summary>
+    /// <summary>Starts the daemon and waits until every listener (NAT-PMP, PCP, UPnP) is up.</summary>
     public async Task StartAsync()
     {
         lock (_lock)
@@ -56,7 +56,7 @@ internal sealed partial class Daemon : IDisposable
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        await WaitForLogAsync("listening on", TimeSpan.FromSeconds(20));
+        await WaitForLogAsync("all listeners are up", TimeSpan.FromSeconds(20));
     }
 
     public async Task WaitForLogAsync(string text, TimeSpan timeout)
