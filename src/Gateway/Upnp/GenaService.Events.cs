@@ -42,12 +42,15 @@ public sealed partial class GenaService
 
     private void SendInitial(GenaSubscription subscription)
     {
-        string body = GenaCodec.PropertySet(Values(subscription.Service));
         lock (_lock)
         {
             if (_subscriptions.ContainsKey(subscription.Sid))
             {
-                Enqueue(subscription, body);
+                Dictionary<string, string> values = Values(subscription.Service);
+                Enqueue(subscription, GenaCodec.PropertySet(values));
+
+                // Changes are measured from what the newest subscriber was told, so none falls between the two.
+                _lastSent[subscription.Service.Kind] = values;
             }
         }
     }
@@ -63,23 +66,19 @@ public sealed partial class GenaService
 
         foreach (var group in subscribers.GroupBy(s => s.Service))
         {
-            Dictionary<string, string> now = Values(group.Key);
-            Dictionary<string, string>? before = _lastSent.GetValueOrDefault(group.Key.Kind);
-            _lastSent[group.Key.Kind] = now;
-            if (before is null)
-            {
-                continue; // first look since someone subscribed: the initial event carried these
-            }
-
-            var changed = now.Where(p => before.GetValueOrDefault(p.Key) != p.Value).ToList();
-            if (changed.Count == 0)
-            {
-                continue;
-            }
-
-            string body = GenaCodec.PropertySet(changed);
             lock (_lock)
             {
+                // Read under the lock, so an initial event cannot slip between this reading and the comparison.
+                Dictionary<string, string> now = Values(group.Key);
+                Dictionary<string, string>? before = _lastSent.GetValueOrDefault(group.Key.Kind);
+                _lastSent[group.Key.Kind] = now;
+                var changed = before is null ? [] : now.Where(p => before.GetValueOrDefault(p.Key) != p.Value).ToList();
+                if (changed.Count == 0)
+                {
+                    continue;
+                }
+
+                string body = GenaCodec.PropertySet(changed);
                 foreach (GenaSubscription subscription in group.Where(s => _subscriptions.ContainsKey(s.Sid)))
                 {
                     Enqueue(subscription, body);
