@@ -7,6 +7,8 @@ using PortMapper.Conformance.LoadTool;
 using PortMapper.Conformance.PcpClient;
 
 // pm-load natpmp|pcp --gateway A --clients FIRST COUNT --levels 100,1000,10000 --measure N --window W [--pid PID]
+// pm-load upnp --gateway A --clients FIRST COUNT --levels ... --measure N --window W [--port P] [--pid PID]
+//                                             SOAP AddPortMapping over keep-alive HTTP
 // pm-load ready --gateway A [--timeout S]     ms until the gateway answers an external-address request
 // pm-load pcp-map --gateway A --client C --port N [--protocol tcp|udp] [--external N] [--lifetime S] [--filter ADDR/LEN]
 //                                             one PCP MAP by hand (Debian ships no PCP client)
@@ -14,6 +16,7 @@ return args.FirstOrDefault() switch
 {
     "natpmp" => await RunLoadAsync(Options.Parse(args[1..]), pcp: false),
     "pcp" => await RunLoadAsync(Options.Parse(args[1..]), pcp: true),
+    "upnp" => await RunUpnpLoadAsync(Options.Parse(args[1..])),
     "ready" => await ReadyAsync(Options.Parse(args[1..])),
     "pcp-map" => await PcpMapAsync(Options.Parse(args[1..])),
     _ => Usage(),
@@ -22,23 +25,29 @@ return args.FirstOrDefault() switch
 static int Usage()
 {
     Console.Error.WriteLine("usage: pm-load natpmp|pcp --gateway A --clients FIRST COUNT [--levels 100,1000,10000] [--measure N] [--window W] [--pid PID]");
+    Console.Error.WriteLine("       pm-load upnp --gateway A --clients FIRST COUNT [--levels 100,1000,10000] [--measure N] [--window W] [--port P] [--pid PID]");
     Console.Error.WriteLine("       pm-load ready --gateway A [--timeout SECONDS]");
     Console.Error.WriteLine("       pm-load pcp-map --gateway A --client C --port N [--protocol tcp|udp] [--external N] [--lifetime S] [--filter ADDR/LEN]");
     return 2;
 }
 
-static async Task<int> RunLoadAsync(Options o, bool pcp)
+static List<IPAddress> Clients(Options o)
 {
     IPAddress first = IPAddress.Parse(o.Get("clients"));
     int count = int.Parse(o.Get("clients", 1), CultureInfo.InvariantCulture);
     byte[] bytes = first.GetAddressBytes();
-    var clients = Enumerable.Range(0, count).Select(i =>
+    return [.. Enumerable.Range(0, count).Select(i =>
     {
         uint a = BinaryPrimitives.ReadUInt32BigEndian(bytes) + (uint)i;
         byte[] b = new byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(b, a);
         return new IPAddress(b);
-    }).ToList();
+    })];
+}
+
+static async Task<int> RunLoadAsync(Options o, bool pcp)
+{
+    List<IPAddress> clients = Clients(o);
 
     int[] levels = [.. o.Get("levels", "100,1000,10000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
     int measure = int.Parse(o.Get("measure", "5000"), CultureInfo.InvariantCulture);
@@ -68,6 +77,35 @@ static async Task<int> RunLoadAsync(Options o, bool pcp)
 
     await cts.CancelAsync();
     return load.Errors == 0 && load.Lost == 0 ? 0 : 1;
+}
+
+static async Task<int> RunUpnpLoadAsync(Options o)
+{
+    List<IPAddress> clients = Clients(o);
+    int[] levels = [.. o.Get("levels", "100,1000,10000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
+    int measure = int.Parse(o.Get("measure", "5000"), CultureInfo.InvariantCulture);
+    int window = int.Parse(o.Get("window", "16"), CultureInfo.InvariantCulture);
+    int? pid = o.Has("pid") ? int.Parse(o.Get("pid"), CultureInfo.InvariantCulture) : null;
+    using var load = new UpnpLoad(IPAddress.Parse(o.Get("gateway")), int.Parse(o.Get("port", "5000"), CultureInfo.InvariantCulture), clients, window);
+    Console.WriteLine($"UPnP AddPortMapping load: {load}; each level: fill to the level, then {measure} measured mappings of new ports, then delete them");
+    Console.WriteLine("| live leases | measured requests | requests/s | p50 ms | p99 ms | max ms | errors | daemon RSS MB |");
+    Console.WriteLine("|---|---|---|---|---|---|---|---|");
+    foreach (int level in levels)
+    {
+        if (level > load.Mapped)
+        {
+            await load.MapAsync(level - load.Mapped, 3600);
+        }
+
+        var (seconds, latencies) = await load.MapAsync(measure, 3600);
+        latencies.Sort();
+        string rss = pid is { } p ? RssMegabytes(p) : "-";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {level:N0}-{level + measure:N0} | {latencies.Count:N0} | {latencies.Count / seconds:N0} | {PortControlLoad.Percentile(latencies, 50):F2} | {PortControlLoad.Percentile(latencies, 99):F2} | {latencies.LastOrDefault():F2} | {load.Errors} | {rss} |"));
+        await load.DeleteLastAsync(measure);
+    }
+
+    return load.Errors == 0 ? 0 : 1;
 }
 
 static async Task<int> ReadyAsync(Options o)

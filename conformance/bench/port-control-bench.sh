@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# NAT-PMP or PCP benchmark of the published (NativeAOT) daemon in the namespace lab.
-#   bash conformance/bench/port-control-bench.sh [--protocol natpmp|pcp] [--measure N] [--window W]
+# NAT-PMP, PCP or UPnP (SOAP AddPortMapping) benchmark of the published (NativeAOT) daemon in the namespace lab.
+#   bash conformance/bench/port-control-bench.sh [--protocol natpmp|pcp|upnp] [--measure N] [--window W]
 # Prints requests/s, p50/p99 latency and daemon RSS at 100, 1,000 and 10,000 live leases, then the time a
 # restart with those leases takes until NAT-PMP answers, with the kernel holding every mapping again.
 set -euo pipefail
@@ -57,7 +57,7 @@ ip netns exec ${p}lan1 "${load[@]}" "$protocol" --gateway 192.168.77.1 --clients
 # Bring the table to exactly 10,000 leases for the restart measurement.
 ip netns exec ${p}lan1 "${load[@]}" "$protocol" --gateway 192.168.77.1 --clients 192.168.77.100 150 \
   --levels 10000 --measure 1 --window "$window" >/dev/null || true
-leases=$(ip netns exec ${p}gw nft list map inet portmapper nat4 | grep -o 'udp \. [0-9]*' | wc -l)
+leases=$(ip netns exec ${p}gw nft list map inet portmapper nat4 | grep -oE '(tcp|udp) \. [0-9]+' | wc -l)
 echo
 echo "RSS with $leases leases, right after the load: $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$daemon/status)"
 sleep 40 # the daemon hands surplus GC memory back at most every 30 s
@@ -69,5 +69,5 @@ ip netns exec ${p}lan1 "${load[@]}" ready --gateway 192.168.77.1 --timeout 20 &
 probe=$!
 start_daemon
 wait $probe
-after=$(ip netns exec ${p}gw nft list map inet portmapper nat4 | grep -o 'udp \. [0-9]*' | wc -l)
+after=$(ip netns exec ${p}gw nft list map inet portmapper nat4 | grep -oE '(tcp|udp) \. [0-9]+' | wc -l)
 echo "kernel entries after restart: $after; daemon $(grep -E "VmRSS|RssAnon|RssFile" /proc/$daemon/status | tr -s " \t" " " | tr "\n" " ")"
