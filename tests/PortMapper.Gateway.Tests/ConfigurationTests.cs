@@ -91,6 +91,25 @@ public class ConfigurationTests
     }
 
     [Fact]
+    public void Read_UpnpSection_AppliesEveryKeyAndRejectsMistakes()
+    {
+        var errors = new List<string>();
+        GatewaySettings s = ConfigFile.Read("""
+            { "upnp": { "enabled": false, "httpPort": 2189, "notifyInterval": 120, "friendlyName": "Attic router", "pinholes": false,
+                        "allowPermanent": false, "maxSubscriptions": 10, "maxSubscriptionsPerHost": 2, "maxConnectionsPerHost": 3 } }
+            """, new GatewaySettings(), errors);
+        Assert.Empty(errors);
+        Assert.Equal((false, 2189, 120, "Attic router", false, false, 10, 2, 3),
+            (s.UpnpEnabled, s.UpnpHttpPort, s.UpnpNotifyIntervalSeconds, s.UpnpFriendlyName, s.UpnpPinholes, s.UpnpAllowPermanent,
+             s.UpnpMaxSubscriptions, s.UpnpMaxSubscriptionsPerHost, s.UpnpMaxConnectionsPerHost));
+
+        ConfigFile.Read("""{ "upnp": { "httpPort": 70000, "notifyInterval": 1, "colour": 1 } }""", new GatewaySettings(), errors);
+        Assert.Equal(3, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("upnp.httpPort:", StringComparison.Ordinal));
+        Assert.Contains("upnp.colour: unknown key", errors);
+    }
+
+    [Fact]
     public void Read_FullValidFile_AppliesEveryKey()
     {
         var errors = new List<string>();
