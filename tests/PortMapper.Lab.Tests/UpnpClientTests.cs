@@ -50,6 +50,17 @@ public partial class UpnpClientTests : IClassFixture<GatewayLab>
     }
 
     [Fact]
+    public async Task Upnpc_RemoteHost_OnlyThatHostGetsThrough()
+    {
+        using TcpListener service = GatewayLab.ServeTcp(_lab.Lan1, 8500, "only-for-2");
+        ProcessResult add = await UpnpcAsync(_lab.Lan1, "-u", Igd1, "-a", "192.168.77.10", "8500", "18500", "TCP", "600", "203.0.113.2");
+        Assert.Contains("is redirected", add.Output, StringComparison.Ordinal);
+        Assert.Equal("only-for-2", await GatewayLab.TryTcpAsync(_lab.Wan, GatewayLab.External, 18500, from: GatewayLab.WanHost));
+        Assert.Null(await GatewayLab.TryTcpAsync(_lab.Wan, GatewayLab.External, 18500, TimeSpan.FromSeconds(1), from: GatewayLab.WanHost2));
+        await UpnpcAsync(_lab.Lan1, "-u", Igd1, "-d", "18500", "TCP", "203.0.113.2");
+    }
+
+    [Fact]
     public async Task Upnpc_Status_ReportsTheWanAddressAndItsRealCounters()
     {
         long before = long.Parse((await Shell.CheckedAsync(_lab.Gw, "cat", "/sys/class/net/wan0/statistics/rx_bytes")).Output.Trim(), CultureInfo.InvariantCulture);

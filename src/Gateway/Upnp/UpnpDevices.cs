@@ -14,6 +14,7 @@ public sealed class UpnpDevices
 {
     public const string ServerString = "Linux UPnP/1.1 PortMapper/1.0";
     private const string UuidFile = "upnp.uuid";
+    private const string BootIdFile = "upnp.bootid";
     private const int ConfigId = 1;
 
     private readonly Dictionary<string, byte[]> _documents = new(StringComparer.Ordinal);
@@ -23,7 +24,7 @@ public sealed class UpnpDevices
         Guid uuid = LoadOrCreateUuid(options.Settings.StateDirectory);
         (Igd1, Igd2) = RootDevice.Create(uuid);
         var info = new DeviceInfo(options.Settings.UpnpFriendlyName, "PortMapper", "PortMapper", "1.0", uuid.ToString("N")[..12], ConfigId);
-        Identity = new SsdpIdentity(ServerString, options.Settings.UpnpNotifyIntervalSeconds * 3, (uint)time.GetUtcNow().ToUnixTimeSeconds(), ConfigId);
+        Identity = new SsdpIdentity(ServerString, options.Settings.UpnpNotifyIntervalSeconds * 3, NextBootId(options.Settings.StateDirectory, time), ConfigId);
         foreach (RootDevice root in new[] { Igd1, Igd2 })
         {
             _documents[root.DescriptionPath] = Encoding.UTF8.GetBytes(DescriptionWriter.Device(root, info));
@@ -52,6 +53,28 @@ public sealed class UpnpDevices
 
     public static ServiceDefinition? ServiceAt(string path, string prefix) =>
         ServiceDefinition.All.FirstOrDefault(s => (prefix == "/ctl/" ? s.ControlPath : s.EventPath) == path);
+
+    /// <summary>
+    /// BOOTID.UPNP.ORG must go up with every start (UDA 1.1 §1.2.2): the clock's seconds, or one more than the
+    /// last start's when the clock is behind it (or the restart came within the same second).
+    /// </summary>
+    private static uint NextBootId(string stateDirectory, TimeProvider time)
+    {
+        string path = Path.Combine(stateDirectory, BootIdFile);
+        uint now = (uint)Math.Clamp(time.GetUtcNow().ToUnixTimeSeconds(), 1, int.MaxValue);
+        try
+        {
+            uint last = File.Exists(path) && uint.TryParse(File.ReadAllText(path).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out uint kept) ? kept : 0;
+            uint next = Math.Max(now, last + 1);
+            Directory.CreateDirectory(stateDirectory);
+            File.WriteAllText(path, next.ToString(CultureInfo.InvariantCulture) + "\n");
+            return next;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return now;
+        }
+    }
 
     private static Guid LoadOrCreateUuid(string stateDirectory)
     {
