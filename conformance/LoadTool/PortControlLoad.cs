@@ -13,7 +13,7 @@ namespace PortMapper.Conformance.LoadTool;
 /// NAT-PMP requests written here by hand from RFC 6886 §3.3, or PCP MAP requests from the conformance suite's
 /// PCP client; never with the daemon's codec.
 /// </summary>
-internal sealed class PortControlLoad : IDisposable
+internal sealed class PortControlLoad : IMappingLoad, IDisposable
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(2);
 

@@ -47,17 +47,29 @@ static List<IPAddress> Clients(Options o)
 
 static async Task<int> RunLoadAsync(Options o, bool pcp)
 {
-    List<IPAddress> clients = Clients(o);
-
-    int[] levels = [.. o.Get("levels", "100,1000,10000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
-    int measure = int.Parse(o.Get("measure", "5000"), CultureInfo.InvariantCulture);
     int window = int.Parse(o.Get("window", "64"), CultureInfo.InvariantCulture);
-    int? pid = o.Has("pid") ? int.Parse(o.Get("pid"), CultureInfo.InvariantCulture) : null;
-
-    using var load = new PortControlLoad(IPAddress.Parse(o.Get("gateway")), clients, window, pcp);
+    using var load = new PortControlLoad(IPAddress.Parse(o.Get("gateway")), Clients(o), window, pcp);
     using var cts = new CancellationTokenSource();
     load.StartReceivers(cts.Token);
-    Console.WriteLine($"{(pcp ? "PCP MAP" : "NAT-PMP map")} load: {load}; each level: fill to the level, then {measure} measured maps of new ports, then delete them");
+    int result = await RunLevelsAsync(o, load, $"{(pcp ? "PCP MAP" : "NAT-PMP map")} load: {load}");
+    await cts.CancelAsync();
+    return result;
+}
+
+static async Task<int> RunUpnpLoadAsync(Options o)
+{
+    int window = int.Parse(o.Get("window", "16"), CultureInfo.InvariantCulture);
+    using var load = new UpnpLoad(IPAddress.Parse(o.Get("gateway")), int.Parse(o.Get("port", "5000"), CultureInfo.InvariantCulture), Clients(o), window);
+    return await RunLevelsAsync(o, load, $"UPnP AddPortMapping load: {load}");
+}
+
+/// <summary>For each level: fill the table to it, measure maps of new ports, print a row, delete the measured ones.</summary>
+static async Task<int> RunLevelsAsync(Options o, IMappingLoad load, string title)
+{
+    int[] levels = [.. o.Get("levels", "100,1000,10000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
+    int measure = int.Parse(o.Get("measure", "5000"), CultureInfo.InvariantCulture);
+    int? pid = o.Has("pid") ? int.Parse(o.Get("pid"), CultureInfo.InvariantCulture) : null;
+    Console.WriteLine($"{title}; each level: fill to the level, then {measure} measured maps of new ports, then delete them");
     Console.WriteLine("| live leases | measured requests | requests/s | p50 ms | p99 ms | max ms | errors | lost | daemon RSS MB |");
     Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
     foreach (int level in levels)
@@ -75,37 +87,7 @@ static async Task<int> RunLoadAsync(Options o, bool pcp)
         await load.DeleteLastAsync(measure);
     }
 
-    await cts.CancelAsync();
     return load.Errors == 0 && load.Lost == 0 ? 0 : 1;
-}
-
-static async Task<int> RunUpnpLoadAsync(Options o)
-{
-    List<IPAddress> clients = Clients(o);
-    int[] levels = [.. o.Get("levels", "100,1000,10000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
-    int measure = int.Parse(o.Get("measure", "5000"), CultureInfo.InvariantCulture);
-    int window = int.Parse(o.Get("window", "16"), CultureInfo.InvariantCulture);
-    int? pid = o.Has("pid") ? int.Parse(o.Get("pid"), CultureInfo.InvariantCulture) : null;
-    using var load = new UpnpLoad(IPAddress.Parse(o.Get("gateway")), int.Parse(o.Get("port", "5000"), CultureInfo.InvariantCulture), clients, window);
-    Console.WriteLine($"UPnP AddPortMapping load: {load}; each level: fill to the level, then {measure} measured mappings of new ports, then delete them");
-    Console.WriteLine("| live leases | measured requests | requests/s | p50 ms | p99 ms | max ms | errors | daemon RSS MB |");
-    Console.WriteLine("|---|---|---|---|---|---|---|---|");
-    foreach (int level in levels)
-    {
-        if (level > load.Mapped)
-        {
-            await load.MapAsync(level - load.Mapped, 3600);
-        }
-
-        var (seconds, latencies) = await load.MapAsync(measure, 3600);
-        latencies.Sort();
-        string rss = pid is { } p ? RssMegabytes(p) : "-";
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {level:N0}-{level + measure:N0} | {latencies.Count:N0} | {latencies.Count / seconds:N0} | {PortControlLoad.Percentile(latencies, 50):F2} | {PortControlLoad.Percentile(latencies, 99):F2} | {latencies.LastOrDefault():F2} | {load.Errors} | {rss} |"));
-        await load.DeleteLastAsync(measure);
-    }
-
-    return load.Errors == 0 ? 0 : 1;
 }
 
 static async Task<int> ReadyAsync(Options o)

@@ -12,7 +12,7 @@ namespace PortMapper.Conformance.LoadTool;
 /// connections bound to the client address the mapping is for (secure mode allows nothing else). Requests
 /// are written by hand, as a small client library would, and every answer must be 200.
 /// </summary>
-internal sealed class UpnpLoad : IDisposable
+internal sealed class UpnpLoad : IMappingLoad, IDisposable
 {
     private const ushort FirstPort = 10000;
     private const string Service = "urn:schemas-upnp-org:service:WANIPConnection:1";
@@ -36,6 +36,8 @@ internal sealed class UpnpLoad : IDisposable
     public int Mapped { get; private set; }
 
     public int Errors => _errors;
+
+    public int Lost => 0;
 
     /// <summary>Maps <paramref name="count"/> new ports; returns the elapsed seconds and each request's latency in ms.</summary>
     public async Task<(double Seconds, List<double> Latencies)> MapAsync(int count, uint lifetime)

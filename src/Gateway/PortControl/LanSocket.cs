@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using PortMapper.Gateway.Network;
 
 namespace PortMapper.Gateway.PortControl;
@@ -12,9 +11,6 @@ namespace PortMapper.Gateway.PortControl;
 /// </summary>
 public sealed class LanSocket : IDisposable
 {
-    private const int SolSocket = 1;
-    private const int SoBindToDevice = 25;
-
     public LanSocket(LanInterface lan, IPAddress address, int port)
     {
         Lan = lan;
@@ -23,7 +19,7 @@ public sealed class LanSocket : IDisposable
         try
         {
             // No SO_REUSEADDR: on Linux it would let a second UDP socket bind the same port and share our traffic.
-            Socket.SetRawSocketOption(SolSocket, SoBindToDevice, Encoding.ASCII.GetBytes(lan.Name + "\0"));
+            Socket.BindToDevice(lan.Name);
             if (address.AddressFamily == AddressFamily.InterNetworkV6)
             {
                 Socket.DualMode = false;

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using PortMapper.Gateway.Logging;
+using PortMapper.Gateway.Network;
 using PortMapper.Protocols.Upnp;
 
 namespace PortMapper.Gateway.Upnp;
@@ -11,8 +12,6 @@ namespace PortMapper.Gateway.Upnp;
 public sealed partial class GenaService
 {
     private static readonly TimeSpan s_notifyTimeout = TimeSpan.FromSeconds(2);
-    private const int SolSocket = 1;
-    private const int SoBindToDevice = 25;
 
     /// <summary>The current value of every evented variable of a service.</summary>
     public Dictionary<string, string> Values(ServiceDefinition service)
@@ -114,7 +113,7 @@ public sealed partial class GenaService
         using var socket = new Socket(host.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            socket.SetRawSocketOption(SolSocket, SoBindToDevice, Encoding.ASCII.GetBytes(subscription.Lan.Name + "\0"));
+            socket.BindToDevice(subscription.Lan.Name);
             await socket.ConnectAsync(new IPEndPoint(host, callback.Port), timeout.Token).ConfigureAwait(false);
             await socket.SendAsync(GenaCodec.Notify(callback, subscription.Sid, sequence, body), SocketFlags.None, timeout.Token).ConfigureAwait(false);
             byte[] answer = new byte[256];

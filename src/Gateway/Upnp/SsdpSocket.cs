@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using PortMapper.Gateway.Network;
 
 namespace PortMapper.Gateway.Upnp;
@@ -12,9 +11,6 @@ namespace PortMapper.Gateway.Upnp;
 /// </summary>
 public sealed class SsdpSocket : IDisposable
 {
-    private const int SolSocket = 1;
-    private const int SoBindToDevice = 25;
-
     public SsdpSocket(LanInterface lan, IPAddress address, IPAddress group)
     {
         Lan = lan;
@@ -24,7 +20,7 @@ public sealed class SsdpSocket : IDisposable
         {
             // Several interfaces each bind 0.0.0.0:1900; SO_BINDTODEVICE keeps their traffic apart.
             Socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            Socket.SetRawSocketOption(SolSocket, SoBindToDevice, Encoding.ASCII.GetBytes(lan.Name + "\0"));
+            Socket.BindToDevice(lan.Name);
             Socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.PacketInformation, true);
             Socket.Bind(new IPEndPoint(IPAddress.Any, Protocols.Upnp.SsdpCodec.Port));
             Socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.AddMembership, new MulticastOption(group, lan.Index));

@@ -112,9 +112,7 @@ public sealed partial class UpnpControl
 
     private async Task<SoapResult> DeletePortMappingAsync(SoapCall call, UpnpCaller caller, CancellationToken cancellationToken)
     {
-        if (!UpnpArguments.TryRemoteHost(call.Get("NewRemoteHost"), AddressFamily.InterNetwork, out IPAddress? remoteHost)
-            || !UpnpArguments.TryPort(call.Get("NewExternalPort"), out ushort externalPort)
-            || !UpnpArguments.TryProtocol(call.Get("NewProtocol"), out MappingProtocol protocol))
+        if (!TryKey(call, out IPAddress? remoteHost, out ushort externalPort, out MappingProtocol protocol))
         {
             return Fail(UpnpError.InvalidArgs);
         }
@@ -196,9 +194,7 @@ public sealed partial class UpnpControl
 
     private SoapResult GetSpecificPortMappingEntry(SoapCall call)
     {
-        if (!UpnpArguments.TryRemoteHost(call.Get("NewRemoteHost"), AddressFamily.InterNetwork, out IPAddress? remoteHost)
-            || !UpnpArguments.TryPort(call.Get("NewExternalPort"), out ushort externalPort)
-            || !UpnpArguments.TryProtocol(call.Get("NewProtocol"), out MappingProtocol protocol))
+        if (!TryKey(call, out IPAddress? remoteHost, out ushort externalPort, out MappingProtocol protocol))
         {
             return Fail(UpnpError.InvalidArgs);
         }
@@ -266,6 +262,16 @@ public sealed partial class UpnpControl
             SoapWriter.AppendEscaped(xml, value);
             xml.Append("</p:").Append(name).Append('>');
         }
+    }
+
+    /// <summary>The arguments that name a mapping: NewRemoteHost, NewExternalPort, NewProtocol.</summary>
+    private static bool TryKey(SoapCall call, out IPAddress? remoteHost, out ushort externalPort, out MappingProtocol protocol)
+    {
+        externalPort = 0;
+        protocol = default;
+        return UpnpArguments.TryRemoteHost(call.Get("NewRemoteHost"), AddressFamily.InterNetwork, out remoteHost)
+            && UpnpArguments.TryPort(call.Get("NewExternalPort"), out externalPort)
+            && UpnpArguments.TryProtocol(call.Get("NewProtocol"), out protocol);
     }
 
     private static bool TryRange(SoapCall call, out ushort start, out ushort end, out MappingProtocol protocol, out bool manage)
