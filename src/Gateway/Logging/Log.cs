@@ -86,6 +86,9 @@ internal static partial class Log
     [LoggerMessage(4000, LogLevel.Information, "UPnP IGD on {Lan}: http://{Endpoint}/rootDesc.xml (IGD:1), /rootDesc2.xml (IGD:2)")]
     public static partial void UpnpListening(ILogger logger, string lan, string endpoint);
 
+    [LoggerMessage(4010, LogLevel.Warning, "UPnP: {Address} on {Lan} cannot be bound yet (tentative?); not serving on it")]
+    public static partial void UpnpAddressSkipped(ILogger logger, IPAddress address, string lan);
+
     [LoggerMessage(4001, LogLevel.Debug, "UPnP {Action} from {Client}: error {Code} {Description}")]
     public static partial void UpnpActionRefused(ILogger logger, IPAddress client, string action, int code, string description);
 

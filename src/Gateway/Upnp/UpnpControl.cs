@@ -138,13 +138,14 @@ public sealed partial class UpnpControl
 
     /// <summary>
     /// An internal client a mapping may point to: an IPv4 literal of a host on one of the LANs, not the gateway
-    /// itself and not a subnet's network or broadcast address. In secure mode only the caller itself.
+    /// itself and not a subnet's network or broadcast address; for a pinhole, a global IPv6 address (a
+    /// link-local one cannot be reached from the WAN). In secure mode only the caller itself.
     /// </summary>
     private UpnpError? CheckInternalClient(string? text, UpnpCaller caller, AddressFamily family, out IPAddress? client)
     {
         if (!UpnpArguments.TryAddress(text, family, out client) || client is null
             || IPAddress.IsLoopback(client) || client.Equals(IPAddress.Any) || client.Equals(IPAddress.Broadcast)
-            || client.Equals(IPAddress.IPv6Any) || IsMulticast(client))
+            || client.Equals(IPAddress.IPv6Any) || IsMulticast(client) || client.IsIPv6LinkLocal)
         {
             return UpnpError.InvalidArgs;
         }

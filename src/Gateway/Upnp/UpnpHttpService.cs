@@ -53,6 +53,7 @@ public sealed partial class UpnpHttpService : IHostedService, IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        List<(LanInterface Lan, InterfaceAddress Address)> endpoints = [.. _options.LanInterfaces.SelectMany(lan => ListenAddresses(lan).Select(a => (lan, a)))];
         WebApplicationBuilder builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "portmapper" });
         builder.Services.AddSingleton(_loggerFactory);
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
@@ -68,16 +69,13 @@ public sealed partial class UpnpHttpService : IHostedService, IAsyncDisposable
             k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(30);
             k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(5);
             k.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 256, gracePeriod: TimeSpan.FromSeconds(5));
-            foreach (LanInterface lan in _options.LanInterfaces)
+            foreach (var (lan, address) in endpoints)
             {
-                foreach (InterfaceAddress address in lan.Addresses.Where(a => !a.Address.IsIPv6LinkLocal))
+                k.Listen(address.Address, Port, listen =>
                 {
-                    k.Listen(address.Address, Port, listen =>
-                    {
-                        listen.Protocols = HttpProtocols.Http1;
-                        listen.Use(next => connection => AdmitAsync(connection, next, lan));
-                    });
-                }
+                    listen.Protocols = HttpProtocols.Http1;
+                    listen.Use(next => connection => AdmitAsync(connection, next, lan));
+                });
             }
         });
 
@@ -85,12 +83,9 @@ public sealed partial class UpnpHttpService : IHostedService, IAsyncDisposable
         app.Run(HandleAsync);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         _app = app;
-        foreach (LanInterface lan in _options.LanInterfaces)
+        foreach (var (lan, address) in endpoints)
         {
-            foreach (InterfaceAddress address in lan.Addresses.Where(a => !a.Address.IsIPv6LinkLocal))
-            {
-                Log.UpnpListening(_logger, lan.Name, new IPEndPoint(address.Address, Port).ToString());
-            }
+            Log.UpnpListening(_logger, lan.Name, new IPEndPoint(address.Address, Port).ToString());
         }
     }
 
@@ -107,6 +102,38 @@ public sealed partial class UpnpHttpService : IHostedService, IAsyncDisposable
         if (_app is not null)
         {
             await _app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The LAN's IPv4 addresses and global IPv6 addresses. An IPv6 address still in duplicate address detection
+    /// cannot be bound yet; it is left out (with a warning) rather than failing the start, as at a router's boot.
+    /// </summary>
+    private IEnumerable<InterfaceAddress> ListenAddresses(LanInterface lan)
+    {
+        foreach (InterfaceAddress address in lan.Addresses.Where(a => !a.Address.IsIPv6LinkLocal))
+        {
+            if (address.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !CanBind(address.Address))
+            {
+                Log.UpnpAddressSkipped(_logger, address.Address, lan.Name);
+                continue;
+            }
+
+            yield return address;
+        }
+    }
+
+    private static bool CanBind(IPAddress address)
+    {
+        using var probe = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            probe.Bind(new IPEndPoint(address, 0));
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
         }
     }
 
