@@ -187,6 +187,23 @@ public partial class UpnpClientTests : IClassFixture<GatewayLab>
     }
 
     [Fact]
+    public async Task Ssdp_Ipv6SearchOnTheLan_PointsToTheGlobalLanAddress()
+    {
+        using Socket socket = NetNs.Run(_lab.Lan1, () =>
+        {
+            var s = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp);
+            s.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
+            return s;
+        });
+        int eth0 = NetNs.Run(_lab.Lan1, () => System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces().First(n => n.Name == "eth0").GetIPProperties().GetIPv6Properties().Index);
+        byte[] search = Encoding.ASCII.GetBytes("M-SEARCH * HTTP/1.1\r\nHOST: [FF02::C]:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\nST: urn:schemas-upnp-org:service:WANIPv6FirewallControl:1\r\n\r\n");
+        await socket.SendToAsync(search, SocketFlags.None, new IPEndPoint(IPAddress.Parse("ff02::c%" + eth0.ToString(CultureInfo.InvariantCulture)), 1900));
+        var answer = await GatewayLab.ReceiveAsync(socket, TimeSpan.FromSeconds(3));
+        Assert.NotNull(answer);
+        Assert.Contains("LOCATION: http://[2001:db8:77::1]:5000/rootDesc2.xml\r\n", Encoding.ASCII.GetString(answer.Value.Data), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Ssdp_SearchFromTheLan_IsAnsweredWithinMxFromTheLanAddress()
     {
         using Socket socket = GatewayLab.Udp(_lab.Lan1);

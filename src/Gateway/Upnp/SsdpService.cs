@@ -20,7 +20,6 @@ namespace PortMapper.Gateway.Upnp;
 public sealed partial class SsdpService : BackgroundService
 {
     private const int MaxPending = 4096;
-    private static readonly IPAddress s_group = IPAddress.Parse(SsdpCodec.MulticastAddress);
 
     private readonly GatewayOptions _options;
     private readonly UpnpDevices _devices;
@@ -46,9 +45,10 @@ public sealed partial class SsdpService : BackgroundService
         {
             foreach (LanInterface lan in _options.LanInterfaces)
             {
-                if (lan.IPv4.FirstOrDefault() is { Address: { } address })
+                // IPv4, and IPv6 (ff02::c) where the LAN has a global address to offer the descriptions at.
+                foreach (IPAddress address in new[] { lan.IPv4.FirstOrDefault().Address, lan.GlobalIPv6.FirstOrDefault().Address }.OfType<IPAddress>())
                 {
-                    sockets.Add(new SsdpSocket(lan, address, s_group));
+                    sockets.Add(new SsdpSocket(lan, address));
                     Log.SsdpListening(_logger, lan.Name, address, _options.Settings.UpnpNotifyIntervalSeconds);
                 }
             }
@@ -62,7 +62,7 @@ public sealed partial class SsdpService : BackgroundService
         {
             foreach (SsdpSocket socket in sockets)
             {
-                SendAll(socket, SsdpAdvertisements().Select(t => SsdpCodec.ByeBye(t, _devices.Identity)));
+                SendAll(socket, SsdpAdvertisements().Select(t => SsdpCodec.ByeBye(t, _devices.Identity, socket.IsIPv6)));
                 socket.Dispose();
             }
         }
@@ -80,7 +80,7 @@ public sealed partial class SsdpService : BackgroundService
     private async Task ReceiveLoopAsync(SsdpSocket ssdp, CancellationToken stoppingToken)
     {
         byte[] buffer = new byte[SsdpCodec.MaxDatagram + 1];
-        EndPoint any = new IPEndPoint(IPAddress.Any, 0);
+        EndPoint any = new IPEndPoint(ssdp.IsIPv6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
         while (!stoppingToken.IsCancellationRequested)
         {
             SocketReceiveMessageFromResult received;
@@ -99,7 +99,7 @@ public sealed partial class SsdpService : BackgroundService
             }
 
             var source = (IPEndPoint)received.RemoteEndPoint;
-            bool multicast = received.PacketInformation.Address.Equals(s_group);
+            bool multicast = received.PacketInformation.Address.Equals(ssdp.Group.Address);
             OnDatagram(ssdp, buffer.AsSpan(0, received.ReceivedBytes), source, multicast);
         }
     }
@@ -138,7 +138,7 @@ public sealed partial class SsdpService : BackgroundService
 
         // UDA 1.1 §1.3.3: answer at a random moment within MX seconds, so that devices do not all answer at once.
         TimeSpan delay = search.Mx is { } mx ? TimeSpan.FromMilliseconds(Random.Shared.Next(0, mx * 1000)) : TimeSpan.Zero;
-        IPAddress local = ssdp.Lan.IPv4.FirstOrDefault(a => a.Subnet.Contains(source.Address)).Address ?? ssdp.Address;
+        IPAddress local = ssdp.IsIPv6 ? ssdp.Address : ssdp.Lan.IPv4.FirstOrDefault(a => a.Subnet.Contains(source.Address)).Address ?? ssdp.Address;
         lock (_lock)
         {
             foreach (SsdpTarget target in targets)
@@ -156,7 +156,7 @@ public sealed partial class SsdpService : BackgroundService
     }
 
     private string Location(IPAddress local, RootDevice root) =>
-        $"http://{local}:{_options.Settings.UpnpHttpPort}{root.DescriptionPath}";
+        $"http://{new IPEndPoint(local, _options.Settings.UpnpHttpPort)}{root.DescriptionPath}";
 
     private async Task AnswerLoopAsync(CancellationToken stoppingToken)
     {
@@ -198,14 +198,13 @@ public sealed partial class SsdpService : BackgroundService
     /// <summary>ssdp:alive for every device and service, twice at start (UDP is lossy), then every interval.</summary>
     private async Task AnnounceLoopAsync(List<SsdpSocket> sockets, CancellationToken stoppingToken)
     {
-        var destination = new IPEndPoint(s_group, SsdpCodec.Port);
         try
         {
             for (int round = 0; !stoppingToken.IsCancellationRequested; round++)
             {
                 foreach (SsdpSocket socket in sockets)
                 {
-                    SendAll(socket, SsdpAdvertisements().Select(t => SsdpCodec.Alive(t, Location(socket.Address, t.Root), _devices.Identity)), destination);
+                    SendAll(socket, SsdpAdvertisements().Select(t => SsdpCodec.Alive(t, Location(socket.Address, t.Root), _devices.Identity, socket.IsIPv6)));
                 }
 
                 TimeSpan wait = round == 0 ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(_options.Settings.UpnpNotifyIntervalSeconds);
@@ -217,11 +216,12 @@ public sealed partial class SsdpService : BackgroundService
         }
     }
 
-    private void SendAll(SsdpSocket socket, IEnumerable<string> messages, IPEndPoint? destination = null)
+    /// <summary>Multicasts each message to the socket's SSDP group.</summary>
+    private void SendAll(SsdpSocket socket, IEnumerable<string> messages)
     {
         foreach (string message in messages)
         {
-            Send(socket, message, destination ?? new IPEndPoint(s_group, SsdpCodec.Port));
+            Send(socket, message, socket.Group);
         }
     }
 

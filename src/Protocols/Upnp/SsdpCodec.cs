@@ -11,6 +11,9 @@ public static class SsdpCodec
 {
     public const int Port = 1900;
     public const string MulticastAddress = "239.255.255.250";
+
+    /// <summary>The link-local SSDP group for IPv6 (UDA 1.1 Annex A).</summary>
+    public const string MulticastAddress6 = "ff02::c";
     public const int MaxDatagram = 2048;
 
     /// <summary>UDA 1.1 §1.3.3: MX above 5 is treated as 5; a multicast search needs one of at least 1.</summary>
@@ -189,9 +192,12 @@ public static class SsdpCodec
         + $"CONFIGID.UPNP.ORG: {identity.ConfigId}\r\n"
         + "\r\n";
 
-    public static string Alive(SsdpTarget target, string location, SsdpIdentity identity) =>
+    /// <summary>The HOST header of a multicast message: the group and port, an IPv6 group in brackets.</summary>
+    public static string GroupHost(bool ipv6) => ipv6 ? $"[FF02::C]:{Port}" : $"{MulticastAddress}:{Port}";
+
+    public static string Alive(SsdpTarget target, string location, SsdpIdentity identity, bool ipv6 = false) =>
         "NOTIFY * HTTP/1.1\r\n"
-        + $"HOST: {MulticastAddress}:{Port}\r\n"
+        + $"HOST: {GroupHost(ipv6)}\r\n"
         + $"CACHE-CONTROL: max-age={identity.MaxAge}\r\n"
         + $"LOCATION: {location}\r\n"
         + $"NT: {target.Target}\r\n"
@@ -202,9 +208,9 @@ public static class SsdpCodec
         + $"CONFIGID.UPNP.ORG: {identity.ConfigId}\r\n"
         + "\r\n";
 
-    public static string ByeBye(SsdpTarget target, SsdpIdentity identity) =>
+    public static string ByeBye(SsdpTarget target, SsdpIdentity identity, bool ipv6 = false) =>
         "NOTIFY * HTTP/1.1\r\n"
-        + $"HOST: {MulticastAddress}:{Port}\r\n"
+        + $"HOST: {GroupHost(ipv6)}\r\n"
         + $"NT: {target.Target}\r\n"
         + "NTS: ssdp:byebye\r\n"
         + $"USN: {target.Usn}\r\n"

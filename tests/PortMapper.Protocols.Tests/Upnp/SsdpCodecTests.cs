@@ -146,4 +146,14 @@ public class SsdpCodecTests
         Assert.Contains("NTS: ssdp:byebye\r\n", bye, StringComparison.Ordinal);
         Assert.DoesNotContain("LOCATION", bye, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Ipv6Messages_NameTheIpv6GroupInBrackets()
+    {
+        var identity = new SsdpIdentity("S", 1800, 1, 1);
+        SsdpTarget target = SsdpCodec.Advertisements(s_roots.Igd1)[0];
+        Assert.Contains("HOST: [FF02::C]:1900\r\n", SsdpCodec.Alive(target, "http://[2001:db8:77::1]:5000/rootDesc.xml", identity, ipv6: true), StringComparison.Ordinal);
+        Assert.Contains("HOST: [FF02::C]:1900\r\n", SsdpCodec.ByeBye(target, identity, ipv6: true), StringComparison.Ordinal);
+        Assert.Contains("HOST: 239.255.255.250:1900\r\n", SsdpCodec.ByeBye(target, identity), StringComparison.Ordinal);
+    }
 }
