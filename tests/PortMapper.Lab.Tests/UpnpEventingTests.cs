@@ -92,6 +92,58 @@ public class UpnpEventingTests : IClassFixture<GatewayLab>
     }
 
     [Fact]
+    public async Task WanAddressChange_IsEvented_AndUpnpMappingsFollow()
+    {
+        using TcpListener service = GatewayLab.ServeTcp(_lab.Lan2, 8950, "followed");
+        using TcpListener listener = NetNs.Run(_lab.Lan2, () => { var l = new TcpListener(IPAddress.Any, 9130); l.Start(); return l; });
+        ProcessResult add = await Shell.InNamespaceAsync(_lab.Lan2, "upnpc", "-u", "http://192.168.77.1:5000/rootDesc.xml", "-a", "192.168.77.11", "8950", "8950", "TCP", "600");
+        Assert.Contains("is redirected", add.Output, StringComparison.Ordinal);
+        string subscribe = "SUBSCRIBE /evt/IPConn2 HTTP/1.1\r\nHost: 192.168.77.1:5000\r\nNT: upnp:event\r\nCALLBACK: <http://192.168.77.11:9130/>\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        Assert.Equal(200, RawHttp.Status(await RawHttp.ExchangeAsync(_lab.Lan2, GatewayLab.GatewayLan, subscribe)));
+        Assert.Contains("<ExternalIPAddress>203.0.113.1</ExternalIPAddress>", await AcceptNotifyAsync(listener, TimeSpan.FromSeconds(3)), StringComparison.Ordinal);
+
+        try
+        {
+            await Shell.CheckedAsync(_lab.Gw, "ip", "addr", "del", "203.0.113.1/24", "dev", "wan0");
+            await Shell.CheckedAsync(_lab.Gw, "ip", "addr", "add", "203.0.113.5/24", "dev", "wan0");
+            await Shell.CheckedAsync(_lab.Gw, "ip", "route", "replace", "default", "via", "203.0.113.2", "dev", "wan0");
+
+            // Changes may come as one event or two (the address can be gone for a moment): wait for the new one.
+            string? evented = null;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (evented is null && clock.Elapsed < TimeSpan.FromSeconds(5))
+            {
+                string? notify = await AcceptNotifyAsync(listener, TimeSpan.FromSeconds(5) - clock.Elapsed);
+                if (notify?.Contains("<ExternalIPAddress>203.0.113.5</ExternalIPAddress>", StringComparison.Ordinal) == true)
+                {
+                    evented = notify;
+                }
+            }
+
+            Assert.NotNull(evented);
+            Assert.Equal("followed", await GatewayLab.TryTcpAsync(_lab.Wan, IPAddress.Parse("203.0.113.5"), 8950));
+        }
+        finally
+        {
+            await Shell.InNamespaceAsync(_lab.Gw, "ip", "addr", "del", "203.0.113.5/24", "dev", "wan0");
+            await Shell.InNamespaceAsync(_lab.Gw, "ip", "addr", "add", "203.0.113.1/24", "dev", "wan0");
+            await Shell.InNamespaceAsync(_lab.Gw, "ip", "route", "replace", "default", "via", "203.0.113.2", "dev", "wan0");
+            await Shell.InNamespaceAsync(_lab.Lan2, "upnpc", "-u", "http://192.168.77.1:5000/rootDesc.xml", "-d", "8950", "TCP");
+
+            // Leave the lab as the other tests expect it: the daemon back on the first address.
+            string query = RawHttp.Soap("/ctl/IPConn1", "urn:schemas-upnp-org:service:WANIPConnection:1", "GetExternalIPAddress", string.Empty);
+            var restored = System.Diagnostics.Stopwatch.StartNew();
+            while (!(await RawHttp.ExchangeAsync(_lab.Lan2, GatewayLab.GatewayLan, query)).Contains(">203.0.113.1<", StringComparison.Ordinal)
+                && restored.Elapsed < TimeSpan.FromSeconds(5))
+            {
+                await Task.Delay(50);
+            }
+
+            await Task.Delay(1100); // and past the next eventing check
+        }
+    }
+
+    [Fact]
     public async Task Subscribe_BadNt_Is412()
     {
         string subscribe = "SUBSCRIBE /evt/IP6FCtl HTTP/1.1\r\nHost: 192.168.77.1:5000\r\nNT: upnp:other\r\nCALLBACK: <http://192.168.77.10:9121/>\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
