@@ -22,15 +22,6 @@ public sealed partial class MappingEngine
         }
     }
 
-    public Lease? Find(long id)
-    {
-        DateTimeOffset now = _time.GetUtcNow();
-        lock (_tableLock)
-        {
-            return _table.Find(id) is { } lease && lease.IsLive(now) ? lease : null;
-        }
-    }
-
     public Lease? FindPinholeOf(MappingProtocol protocol, System.Net.IPAddress internalAddress, ushort internalPort)
     {
         DateTimeOffset now = _time.GetUtcNow();

@@ -15,6 +15,19 @@ public sealed partial class UpnpHttpService
 
     private async Task HandleAsync(HttpContext context)
     {
+        try
+        {
+            await DispatchAsync(context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away mid-request: nothing to answer, and nothing worth more than a debug line.
+            Log.UpnpConnectionRefused(_logger, context.Connection.RemoteIpAddress?.ToString(), context.Connection.LocalIpAddress?.ToString(), "client left mid-request");
+        }
+    }
+
+    private async Task DispatchAsync(HttpContext context)
+    {
         HttpRequest request = context.Request;
         IPAddress? client = context.Connection.RemoteIpAddress;
         if (client is { IsIPv4MappedToIPv6: true })
