@@ -24,19 +24,14 @@ public sealed class LanSocket : IDisposable
             {
                 Socket.DualMode = false;
                 Socket.Bind(new IPEndPoint(IPAddress.IPv6Any, port));
-                Socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastInterface, lan.Index);
-                Socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastTimeToLive, 1);
-                Socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastLoopback, false);
             }
             else
             {
                 Socket.Bind(new IPEndPoint(address, port));
-
-                // Announcements: out of this interface only, never routed beyond the link.
-                Socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, address.GetAddressBytes());
-                Socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastTimeToLive, 1);
-                Socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastLoopback, false);
             }
+
+            // Announcements: out of this interface only, never routed beyond the link.
+            Socket.SetMulticastScope(lan, address, hops: 1);
         }
         catch
         {

@@ -31,19 +31,15 @@ public sealed class SsdpSocket : IDisposable
                 Socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.PacketInformation, true);
                 Socket.Bind(new IPEndPoint(IPAddress.IPv6Any, SsdpCodec.Port));
                 Socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.AddMembership, new IPv6MulticastOption(Group.Address, lan.Index));
-                Socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastInterface, lan.Index);
-                Socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastTimeToLive, 2);
-                Socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastLoopback, false);
             }
             else
             {
                 Socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.PacketInformation, true);
                 Socket.Bind(new IPEndPoint(IPAddress.Any, SsdpCodec.Port));
                 Socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.AddMembership, new MulticastOption(Group.Address, lan.Index));
-                Socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, address.GetAddressBytes());
-                Socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastTimeToLive, 2);
-                Socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastLoopback, false);
             }
+
+            Socket.SetMulticastScope(lan, address, hops: 2);
         }
         catch
         {
