@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using PortMapper.Gateway.Admin;
 using PortMapper.Gateway.Configuration;
 using PortMapper.Gateway.Hosting;
 using PortMapper.Gateway.Network;
@@ -21,9 +22,10 @@ public static class Program
         var config = new Option<string?>("--config") { Description = "JSON configuration file (optional)" };
         var stateDir = new Option<string?>("--state-dir") { Description = "Where leases are kept (default /var/lib/portmapper)" };
         var logLevel = new Option<string?>("--log-level") { Description = "verbose, debug, information, warning or error" };
-        var run = new Command("run", "Run the gateway") { wan, lan, config, stateDir, logLevel };
+        var admin = new Option<string?>("--admin") { Description = "Admin endpoint ADDR:PORT, loopback or a LAN address (default 127.0.0.1:8470)" };
+        var run = new Command("run", "Run the gateway") { wan, lan, config, stateDir, logLevel, admin };
         run.SetAction((parse, cancellationToken) => RunAsync(
-            ReadSettings(parse.GetValue(config), parse.GetValue(wan), parse.GetValue(lan), parse.GetValue(stateDir), parse.GetValue(logLevel)),
+            ReadSettings(parse.GetValue(config), parse.GetValue(wan), parse.GetValue(lan), parse.GetValue(stateDir), parse.GetValue(logLevel), parse.GetValue(admin)),
             cancellationToken));
 
         var file = new Argument<string>("file") { Description = "The JSON configuration file to check" };
@@ -51,6 +53,10 @@ public static class Program
             checkConfig,
             snippet,
         };
+        foreach (Command command in AdminCommands())
+        {
+            root.Subcommands.Add(command);
+        }
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -65,7 +71,80 @@ public static class Program
         return await parsed.InvokeAsync().ConfigureAwait(false);
     }
 
-    private static (GatewaySettings Settings, List<string> Errors) ReadSettings(string? configPath, string? wan, string[]? lan, string? stateDir, string? logLevel)
+    /// <summary>leases, revoke and status: clients of a running daemon's admin endpoint.</summary>
+    private static IEnumerable<Command> AdminCommands()
+    {
+        var endpoint = new Option<string>("--admin") { Description = "The daemon's admin endpoint", DefaultValueFactory = _ => "127.0.0.1:8470" };
+        var stateDir = new Option<string>("--state-dir") { Description = "The daemon's state directory, where admin.token is", DefaultValueFactory = _ => new GatewaySettings().StateDirectory };
+        var tokenFile = new Option<string?>("--token-file") { Description = "Read the token from this file instead" };
+
+        AdminClient? Connect(ParseResult parse)
+        {
+            string path = parse.GetValue(tokenFile) ?? Path.Combine(parse.GetValue(stateDir)!, AdminToken.FileName);
+            if (AdminToken.TryRead(path) is not { Length: > 0 } token)
+            {
+                Console.Error.WriteLine($"error: cannot read the admin token from {path} (run as root, or give --token-file)");
+                return null;
+            }
+
+            return new AdminClient(parse.GetValue(endpoint)!, token);
+        }
+
+        async Task<int> CallAsync(ParseResult parse, Func<AdminClient, Task<int>> call)
+        {
+            using AdminClient? client = Connect(parse);
+            if (client is null)
+            {
+                return 1;
+            }
+
+            try
+            {
+                return await call(client).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                await Console.Error.WriteLineAsync($"error: cannot reach the admin endpoint at {parse.GetValue(endpoint)}: {e.Message}").ConfigureAwait(false);
+                return 1;
+            }
+        }
+
+        var protocol = new Option<string?>("--protocol") { Description = "Only tcp or udp" };
+        var client = new Option<string?>("--client") { Description = "Only this client address" };
+        var port = new Option<int?>("--port") { Description = "Only this external or internal port" };
+        var leases = new Command("leases", "List the leases of the running daemon") { endpoint, stateDir, tokenFile, protocol, client, port };
+        leases.SetAction((parse, _) =>
+        {
+            var filters = new List<string>();
+            if (parse.GetValue(protocol) is { } p)
+            {
+                filters.Add("protocol=" + Uri.EscapeDataString(p));
+            }
+
+            if (parse.GetValue(client) is { } c)
+            {
+                filters.Add("client=" + Uri.EscapeDataString(c));
+            }
+
+            if (parse.GetValue(port) is { } n)
+            {
+                filters.Add("port=" + n.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            string query = filters.Count == 0 ? string.Empty : "?" + string.Join('&', filters);
+            return CallAsync(parse, c => c.LeasesAsync(Console.Out, query));
+        });
+
+        var id = new Argument<long>("id") { Description = "The lease id (from 'portmapper leases')" };
+        var revoke = new Command("revoke", "Revoke a lease: it is gone from the kernel at once") { endpoint, stateDir, tokenFile, id };
+        revoke.SetAction((parse, _) => CallAsync(parse, c => c.RevokeAsync(Console.Out, parse.GetValue(id))));
+
+        var status = new Command("status", "Show the running daemon's status") { endpoint, stateDir, tokenFile };
+        status.SetAction((parse, _) => CallAsync(parse, c => c.StatusAsync(Console.Out)));
+        return [leases, revoke, status];
+    }
+
+    private static (GatewaySettings Settings, List<string> Errors) ReadSettings(string? configPath, string? wan, string[]? lan, string? stateDir, string? logLevel, string? admin = null)
     {
         var errors = new List<string>();
         var settings = new GatewaySettings();
@@ -88,6 +167,7 @@ public static class Program
             Lan = lan is { Length: > 0 } ? lan : settings.Lan,
             StateDirectory = stateDir ?? settings.StateDirectory,
             LogLevel = logLevel ?? settings.LogLevel,
+            AdminListen = admin ?? settings.AdminListen,
         };
         return (settings, errors);
     }

@@ -95,6 +95,12 @@ public static partial class ConfigFile
                     "maxFilters" => Integer(f, fp, 1, 64, errors) is { } max ? s with { PcpMaxFilters = (int)max } : s,
                     _ => Unknown(s, errors, fp),
                 });
+            case "admin":
+                return Section(v, path, s, errors, (name, f, fp, s) => name switch
+                {
+                    "listen" => f.ValueKind == JsonValueKind.Null ? s with { AdminListen = null } : String(f, fp, errors) is { } listen ? s with { AdminListen = listen } : s,
+                    _ => Unknown(s, errors, fp),
+                });
             case "upnp":
                 return Section(v, path, s, errors, (name, f, fp, s) => name switch
                 {

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using PortMapper.Gateway.Leases;
@@ -76,6 +77,7 @@ public static partial class GatewayConfiguration
             }
         }
 
+        IPEndPoint? admin = ResolveAdmin(settings.AdminListen, lans, interfaces.FirstOrDefault(i => i.Name == wan), errors);
         if (errors.Count > 0 || wan is null)
         {
             return null;
@@ -84,7 +86,37 @@ public static partial class GatewayConfiguration
         Policy policy = settings.Rules is { } rules
             ? new Policy(rules)
             : Policy.ForLanSubnets(lans.SelectMany(l => l.IPv4.Concat(l.GlobalIPv6)).Select(a => a.Subnet).Distinct());
-        return new GatewayOptions(settings, wan, lans, policy, reserved);
+        return new GatewayOptions(settings, wan, lans, policy, reserved, admin);
+    }
+
+    /// <summary>The admin endpoint: loopback or a LAN address, never a WAN or wildcard address (which would include the WAN).</summary>
+    private static IPEndPoint? ResolveAdmin(string? listen, List<LanInterface> lans, NetworkInterfaceInfo? wan, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(listen))
+        {
+            return null;
+        }
+
+        if (!IPEndPoint.TryParse(listen, out IPEndPoint? endpoint) || endpoint.Port == 0 || !listen.Contains(':', StringComparison.Ordinal))
+        {
+            errors.Add($"admin: '{listen}' is not ADDRESS:PORT (for example 127.0.0.1:8470)");
+            return null;
+        }
+
+        IPAddress address = endpoint.Address;
+        if (wan is not null && wan.Addresses.Any(a => a.Address.Equals(address)))
+        {
+            errors.Add($"admin: {address} is a WAN address; the admin endpoint listens on loopback or a LAN address only");
+            return null;
+        }
+
+        if (!IPAddress.IsLoopback(address) && !lans.Any(l => l.Addresses.Any(a => a.Address.Equals(address))))
+        {
+            errors.Add($"admin: {address} is neither loopback nor an address of a LAN interface");
+            return null;
+        }
+
+        return endpoint;
     }
 
     private static NetworkInterfaceInfo? CheckInterface(string name, string key, IReadOnlyList<NetworkInterfaceInfo> interfaces, List<string> errors)

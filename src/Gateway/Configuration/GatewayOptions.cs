@@ -10,7 +10,8 @@ public sealed record GatewayOptions(
     string WanInterface,
     IReadOnlyList<LanInterface> LanInterfaces,
     Policy Policy,
-    IReadOnlySet<ushort> ReservedPorts)
+    IReadOnlySet<ushort> ReservedPorts,
+    System.Net.IPEndPoint? AdminEndpoint = null)
 {
     public FirewallOptions Firewall => new(Settings.TableName, Settings.FirewallMode, WanInterface, [.. LanInterfaces.Select(l => l.Name)], Settings.FirewallMark);
 

@@ -34,6 +34,9 @@ public sealed record GatewaySettings
 
     public bool NatPmpEnabled { get; init; } = true;
 
+    /// <summary>The admin endpoint, "ADDR:PORT" on loopback or a LAN address; null or empty turns it off.</summary>
+    public string? AdminListen { get; init; } = "127.0.0.1:8470";
+
     public bool UpnpEnabled { get; init; } = true;
 
     /// <summary>The HTTP port of descriptions, control and eventing, on LAN addresses only.</summary>

@@ -149,9 +149,11 @@ public sealed partial class MappingEngine
             return;
         }
 
+        long started = Stopwatch.GetTimestamp();
         try
         {
             _kernel.Apply(_firewallChanges);
+            _metrics.KernelOperation("apply", Stopwatch.GetElapsedTime(started));
         }
         catch (FirewallException e)
         {
@@ -170,9 +172,11 @@ public sealed partial class MappingEngine
         }
 
         bool ok;
+        long started = Stopwatch.GetTimestamp();
         try
         {
             _kernel.Rebuild(_state.Current.ExternalAddress, mappings);
+            _metrics.KernelOperation("rebuild", Stopwatch.GetElapsedTime(started));
             ok = true;
         }
         catch (FirewallException e)

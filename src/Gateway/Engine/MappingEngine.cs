@@ -3,6 +3,7 @@ using System.Net;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using PortMapper.Gateway.Admin;
 using PortMapper.Gateway.Configuration;
 using PortMapper.Gateway.Leases;
 using PortMapper.Gateway.Logging;
@@ -32,6 +33,7 @@ public sealed partial class MappingEngine : BackgroundService
     private readonly WanAddressSource _wan;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly GatewayMetrics _metrics;
     private readonly Channel<EngineWork> _queue = Channel.CreateBounded<EngineWork>(
         new BoundedChannelOptions(8192) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
@@ -48,8 +50,10 @@ public sealed partial class MappingEngine : BackgroundService
         GatewayState state,
         WanAddressSource wan,
         TimeProvider time,
-        ILogger<MappingEngine> logger)
+        ILogger<MappingEngine> logger,
+        GatewayMetrics? metrics = null)
     {
+        _metrics = metrics ?? new GatewayMetrics();
         _options = options;
         _store = store;
         _kernel = kernel;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using PortMapper.Gateway.Admin;
 using PortMapper.Gateway.Configuration;
 using PortMapper.Gateway.Engine;
 using PortMapper.Gateway.Leases;
@@ -34,6 +35,7 @@ public static class GatewayHost
         services.AddSingleton(inventory);
         services.AddSingleton<WanAddressSource>();
         services.AddSingleton<GatewayState>();
+        services.AddSingleton<GatewayMetrics>();
         services.AddSingleton(new LeaseStore(settings.StateDirectory, settings.Fsync));
         services.AddSingleton(new RateLimiter(settings.RateLimitPerSecond, settings.RateLimitBurst));
         services.AddSingleton<IFirewallBackend>(sp => new NftablesBackend(options.Firewall, sp.GetRequiredService<TimeProvider>()));
@@ -46,6 +48,11 @@ public static class GatewayHost
         if (settings.NatPmpEnabled || settings.PcpEnabled)
         {
             services.AddHostedService<PortControlService>();
+        }
+
+        if (options.AdminEndpoint is not null)
+        {
+            services.AddHostedService<AdminService>();
         }
 
         if (settings.UpnpEnabled)

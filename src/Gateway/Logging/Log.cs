@@ -8,7 +8,7 @@ namespace PortMapper.Gateway.Logging;
 
 /// <summary>
 /// Every message the daemon logs, with stable event ids: 1xxx lease table, store and kernel; 2xxx NAT-PMP;
-/// 3xxx network; 4xxx UPnP (SSDP, control, eventing). Anything a remote host can trigger at will is Debug, so it cannot flood the log.
+/// 3xxx network; 4xxx UPnP (SSDP, control, eventing); 5xxx admin endpoint. Anything a remote host can trigger at will is Debug, so it cannot flood the log.
 /// </summary>
 internal static partial class Log
 {
@@ -115,4 +115,13 @@ internal static partial class Log
 
     [LoggerMessage(4009, LogLevel.Debug, "GENA {Sid} for {Client} on {Service}, {Seconds} s")]
     public static partial void GenaSubscribed(ILogger logger, string sid, IPAddress client, string service, int seconds);
+
+    [LoggerMessage(5000, LogLevel.Information, "Admin endpoint on http://{Endpoint}/ (bearer token in {TokenFile})")]
+    public static partial void AdminListening(ILogger logger, string endpoint, string tokenFile);
+
+    [LoggerMessage(5001, LogLevel.Debug, "Admin {Method} {Path} from {Client} refused: {Reason}")]
+    public static partial void AdminRefused(ILogger logger, string method, string path, IPAddress? client, string reason);
+
+    [LoggerMessage(5002, LogLevel.Information, "Admin revoked lease {Id}")]
+    public static partial void AdminRevoked(ILogger logger, long id);
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using PortMapper.Gateway.Admin;
 using PortMapper.Gateway.Configuration;
 using PortMapper.Gateway.Engine;
 using PortMapper.Gateway.Leases;
@@ -26,6 +27,7 @@ public sealed partial class PortControlService : BackgroundService
     private readonly RateLimiter _rateLimiter;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly GatewayMetrics _metrics;
 
     public PortControlService(
         GatewayOptions options,
@@ -33,8 +35,10 @@ public sealed partial class PortControlService : BackgroundService
         GatewayState state,
         RateLimiter rateLimiter,
         TimeProvider time,
-        ILogger<PortControlService> logger)
+        ILogger<PortControlService> logger,
+        GatewayMetrics metrics)
     {
+        _metrics = metrics;
         _options = options;
         _engine = engine;
         _state = state;
@@ -124,6 +128,7 @@ public sealed partial class PortControlService : BackgroundService
         if (!lan.Lan.IsOnLink(source.Address))
         {
             Log.PortControlOffLink(_logger, source, lan.Lan.Name);
+            _metrics.Drop("port_control_off_link");
             return;
         }
 
@@ -131,6 +136,7 @@ public sealed partial class PortControlService : BackgroundService
         if (!_rateLimiter.TryAcquire(source.Address, now))
         {
             Log.PortControlRateLimited(_logger, source);
+            _metrics.Drop("port_control_rate_limited");
             return;
         }
 
@@ -153,8 +159,10 @@ public sealed partial class PortControlService : BackgroundService
         {
             case NatPmpAction.Drop:
                 Log.NatPmpDropped(_logger, source, step.DropReason);
+                _metrics.Drop("natpmp_malformed");
                 break;
             case NatPmpAction.Reply:
+                CountNatPmp(reply);
                 lan.Socket.SendTo(reply[..step.ReplyLength], SocketFlags.None, source);
                 break;
             case NatPmpAction.Execute:
@@ -163,6 +171,7 @@ public sealed partial class PortControlService : BackgroundService
                 {
                     Span<byte> answer = stackalloc byte[NatPmpHandler.MaxReplyLength];
                     int length = NatPmpHandler.Complete(request, outcome, _state.NatPmpContext(_time.GetUtcNow()), answer);
+                    CountNatPmp(answer);
                     Send(lan, answer[..length], source);
                 });
                 break;
@@ -177,6 +186,7 @@ public sealed partial class PortControlService : BackgroundService
         {
             case PcpAction.Drop:
                 Log.PcpDropped(_logger, source);
+                _metrics.Drop("pcp_malformed");
                 break;
             case PcpAction.Reply:
                 if (reply[3] != (byte)PcpResultCode.Success)
@@ -184,6 +194,7 @@ public sealed partial class PortControlService : BackgroundService
                     Log.PcpRefused(_logger, source, (PcpResultCode)reply[3]);
                 }
 
+                CountPcp(reply);
                 lan.Socket.SendTo(reply[..step.ReplyLength], SocketFlags.None, source);
                 break;
             case PcpAction.Execute:
@@ -192,6 +203,7 @@ public sealed partial class PortControlService : BackgroundService
                 {
                     Span<byte> answer = stackalloc byte[PcpHandler.MaxReplyLength];
                     int length = PcpHandler.Complete(request, outcome, PcpContext(lan, _time.GetUtcNow()), answer);
+                    CountPcp(answer);
                     Send(lan, answer[..length], source);
                 });
                 break;
@@ -209,8 +221,16 @@ public sealed partial class PortControlService : BackgroundService
         if (!_engine.Submit(command, reply))
         {
             Log.QueueFull(_logger, source.Address);
+            _metrics.Drop("queue_full");
         }
     }
+
+    /// <summary>NAT-PMP result code: octets 2-3 of every response (RFC 6886 §3.5).</summary>
+    private void CountNatPmp(ReadOnlySpan<byte> reply) =>
+        _metrics.Request("natpmp", ((NatPmpResultCode)System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(reply[2..])).ToString());
+
+    /// <summary>PCP result code: octet 3 of every response (RFC 6887 §7.2).</summary>
+    private void CountPcp(ReadOnlySpan<byte> reply) => _metrics.Request("pcp", ((PcpResultCode)reply[3]).ToString());
 
     private void Send(LanSocket lan, ReadOnlySpan<byte> datagram, IPEndPoint destination)
     {

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using PortMapper.Gateway.Admin;
 using PortMapper.Gateway.Configuration;
 using PortMapper.Gateway.Leases;
 using PortMapper.Gateway.Logging;
@@ -25,13 +26,15 @@ public sealed partial class SsdpService : BackgroundService
     private readonly UpnpDevices _devices;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly GatewayMetrics _metrics;
     private readonly RateLimiter _searches = new(perSecond: 2, burst: 6);
     private readonly Lock _lock = new();
     private readonly PriorityQueue<ScheduledAnswer, DateTimeOffset> _pending = new();
     private readonly SemaphoreSlim _wake = new(0);
 
-    public SsdpService(GatewayOptions options, UpnpDevices devices, TimeProvider time, ILogger<SsdpService> logger)
+    public SsdpService(GatewayOptions options, UpnpDevices devices, TimeProvider time, ILogger<SsdpService> logger, GatewayMetrics metrics)
     {
+        _metrics = metrics;
         _options = options;
         _devices = devices;
         _time = time;
@@ -109,6 +112,7 @@ public sealed partial class SsdpService : BackgroundService
         if (!ssdp.Lan.IsLanHost(source.Address))
         {
             Log.SsdpIgnored(_logger, source, ssdp.Lan.Name, "not a host on this LAN");
+            _metrics.Drop("ssdp_not_lan");
             return;
         }
 
@@ -118,6 +122,7 @@ public sealed partial class SsdpService : BackgroundService
             if (error != SsdpDecodeError.NotSearch)
             {
                 Log.SsdpIgnored(_logger, source, ssdp.Lan.Name, error.ToString());
+                _metrics.Drop("ssdp_malformed");
             }
 
             return;
@@ -133,6 +138,7 @@ public sealed partial class SsdpService : BackgroundService
         if (!_searches.TryAcquire(source.Address, now))
         {
             Log.SsdpIgnored(_logger, source, ssdp.Lan.Name, "rate limited");
+            _metrics.Drop("ssdp_rate_limited");
             return;
         }
 

@@ -127,11 +127,13 @@ public sealed partial class UpnpHttpService
         if (call!.ServiceType != serviceType || call.ActionName != actionName || !Implements(service, serviceType))
         {
             Log.UpnpActionRefused(_logger, client, actionName, (int)UpnpErrorCode.InvalidAction, "SOAPAction and body disagree, or wrong service");
+            _metrics.Request("upnp", ((int)UpnpErrorCode.InvalidAction).ToString(System.Globalization.CultureInfo.InvariantCulture));
             await WriteAsync(context, StatusCodes.Status500InternalServerError, SoapWriter.Fault(UpnpError.InvalidAction)).ConfigureAwait(false);
             return;
         }
 
         SoapResult result = await _control.ExecuteAsync(service, call, caller, context.RequestAborted).ConfigureAwait(false);
+        _metrics.Request("upnp", result.Error is { } failed ? ((int)failed.Code).ToString(System.Globalization.CultureInfo.InvariantCulture) : "success");
         await (result.Error is { } error
             ? WriteAsync(context, StatusCodes.Status500InternalServerError, SoapWriter.Fault(error))
             : WriteAsync(context, StatusCodes.Status200OK, SoapWriter.Response(call.ServiceType, call.ActionName, result.Outputs))).ConfigureAwait(false);
@@ -230,6 +232,7 @@ public sealed partial class UpnpHttpService
     private async Task RefuseAsync(HttpContext context, IPAddress client, int status, string reason)
     {
         Log.UpnpHttpRefused(_logger, context.Request.Method, context.Request.Path.Value ?? string.Empty, client, status, reason);
+        _metrics.Drop("upnp_http_" + status.ToString(System.Globalization.CultureInfo.InvariantCulture));
         context.Response.StatusCode = status;
         context.Response.ContentLength = 0;
         await context.Response.CompleteAsync().ConfigureAwait(false);

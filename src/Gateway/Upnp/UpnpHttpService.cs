@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using PortMapper.Gateway.Admin;
 using PortMapper.Gateway.Configuration;
 using PortMapper.Gateway.Logging;
 using PortMapper.Gateway.Network;
@@ -30,6 +31,7 @@ public sealed partial class UpnpHttpService : IHostedService, IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly ConnectionLimiter _connections;
+    private readonly GatewayMetrics _metrics;
     private WebApplication? _app;
 
     public UpnpHttpService(
@@ -38,8 +40,10 @@ public sealed partial class UpnpHttpService : IHostedService, IAsyncDisposable
         UpnpDevices devices,
         GenaService gena,
         ILoggerFactory loggerFactory,
-        ILogger<UpnpHttpService> logger)
+        ILogger<UpnpHttpService> logger,
+        GatewayMetrics metrics)
     {
+        _metrics = metrics;
         _options = options;
         _control = control;
         _devices = devices;
@@ -149,6 +153,7 @@ public sealed partial class UpnpHttpService : IHostedService, IAsyncDisposable
         if (remote is null || !lan.IsLanHost(remote))
         {
             Log.UpnpConnectionRefused(_logger, connection.RemoteEndPoint?.ToString(), connection.LocalEndPoint?.ToString(), "not a host on " + lan.Name);
+            _metrics.Drop("upnp_not_lan");
             connection.Abort();
             return;
         }
@@ -156,6 +161,7 @@ public sealed partial class UpnpHttpService : IHostedService, IAsyncDisposable
         if (!_connections.TryEnter(remote))
         {
             Log.UpnpConnectionRefused(_logger, connection.RemoteEndPoint?.ToString(), connection.LocalEndPoint?.ToString(), "too many connections from this host");
+            _metrics.Drop("upnp_connection_limit");
             connection.Abort();
             return;
         }

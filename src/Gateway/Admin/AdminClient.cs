@@ -1,0 +1,156 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+
+namespace PortMapper.Gateway.Admin;
+
+/// <summary>The CLI side of the admin endpoint: <c>portmapper leases</c>, <c>revoke</c> and <c>status</c>, printed as tables.</summary>
+public sealed class AdminClient : IDisposable
+{
+    private readonly HttpClient _http;
+
+    public AdminClient(string endpoint, string token)
+    {
+        _http = new HttpClient { BaseAddress = new Uri($"http://{endpoint}/"), Timeout = TimeSpan.FromSeconds(10) };
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+    }
+
+    public async Task<int> LeasesAsync(TextWriter output, string query)
+    {
+        using HttpResponseMessage response = await _http.GetAsync("api/leases" + query).ConfigureAwait(false);
+        if (await FailureAsync(response).ConfigureAwait(false) is { } failure)
+        {
+            return Fail(failure);
+        }
+
+        LeaseView[] leases = JsonSerializer.Deserialize(await response.Content.ReadAsStringAsync().ConfigureAwait(false), AdminJsonContext.Default.LeaseViewArray) ?? [];
+        var rows = new List<string[]> { new[] { "ID", "PROTO", "EXTERNAL", "INTERNAL", "CLIENT", "ORIGIN", "LEFT", "DESCRIPTION" } };
+        rows.AddRange(leases.Select(l => new[]
+        {
+            l.Id.ToString(CultureInfo.InvariantCulture),
+            l.Protocol,
+            l.Pinhole ? "pinhole" : l.ExternalPort.ToString(CultureInfo.InvariantCulture),
+            l.Pinhole ? $"[{l.InternalAddress}]:{l.InternalPort}" : $"{l.InternalAddress}:{l.InternalPort}",
+            l.Client,
+            l.Origin,
+            Duration(l.SecondsLeft),
+            l.Description,
+        }));
+        await output.WriteAsync(Table(rows)).ConfigureAwait(false);
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{leases.Length} lease(s)")).ConfigureAwait(false);
+        return 0;
+    }
+
+    public async Task<int> RevokeAsync(TextWriter output, long id)
+    {
+        using HttpResponseMessage response = await _http.DeleteAsync(string.Create(CultureInfo.InvariantCulture, $"api/leases/{id}")).ConfigureAwait(false);
+        if (await FailureAsync(response).ConfigureAwait(false) is { } failure)
+        {
+            return Fail(failure);
+        }
+
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"revoked lease {id}")).ConfigureAwait(false);
+        return 0;
+    }
+
+    public async Task<int> StatusAsync(TextWriter output)
+    {
+        using HttpResponseMessage response = await _http.GetAsync("api/status").ConfigureAwait(false);
+        if (await FailureAsync(response).ConfigureAwait(false) is { } failure)
+        {
+            return Fail(failure);
+        }
+
+        StatusView s = JsonSerializer.Deserialize(await response.Content.ReadAsStringAsync().ConfigureAwait(false), AdminJsonContext.Default.StatusView)!;
+        var rows = new List<string[]>
+        {
+            new[] { "external address", (s.ExternalAddress ?? "none") + (s.ExternalAddressIsReserved ? $" ({s.ExternalAddressKind})" : string.Empty) },
+            new[] { "epoch", $"{Duration(s.EpochSeconds)} (since {s.EpochStart.ToString("u", CultureInfo.InvariantCulture)})" },
+            new[] { "uptime", Duration(s.UptimeSeconds) },
+            new[] { "interfaces", $"WAN {s.Wan}; LAN {string.Join(", ", s.Lan)}" },
+            new[] { "firewall", $"{s.FirewallMode}; kernel {(s.KernelInSync ? "in sync" : "NOT in sync")}" + (s.LastReconcile is { } at ? $" (rebuilt {at.ToString("u", CultureInfo.InvariantCulture)})" : string.Empty) },
+            new[] { "leases", $"{s.LeaseTotal} (" + string.Join(", ", s.Leases.Select(p => $"{p.Key} {p.Value}")) + ")" },
+        };
+        await output.WriteAsync(Table(rows)).ConfigureAwait(false);
+        return 0;
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private static async Task<string?> FailureAsync(HttpResponseMessage response)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return null;
+        }
+
+        string body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+        string detail;
+        try
+        {
+            detail = JsonSerializer.Deserialize(body, AdminJsonContext.Default.ProblemView)?.Detail ?? body;
+        }
+        catch (JsonException)
+        {
+            detail = body;
+        }
+
+        return response.StatusCode == HttpStatusCode.Unauthorized
+            ? $"the admin endpoint refused the token: {detail}"
+            : $"{(int)response.StatusCode} {response.ReasonPhrase}: {detail}";
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine("error: " + message);
+        return 1;
+    }
+
+    public static string Duration(long? seconds)
+    {
+        if (seconds is not { } s)
+        {
+            return "permanent";
+        }
+
+        var parts = new List<string>();
+        if (s >= 86400)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{s / 86400}d"));
+        }
+
+        if (s >= 3600)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{s % 86400 / 3600}h"));
+        }
+
+        if (s >= 60)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{s % 3600 / 60}m"));
+        }
+
+        parts.Add(string.Create(CultureInfo.InvariantCulture, $"{s % 60}s"));
+        return string.Join(' ', parts);
+    }
+
+    /// <summary>Columns padded to their widest cell, two spaces apart.</summary>
+    public static string Table(IReadOnlyList<string[]> rows)
+    {
+        int columns = rows.Max(r => r.Length);
+        int[] widths = [.. Enumerable.Range(0, columns).Select(c => rows.Max(r => c < r.Length ? r[c].Length : 0))];
+        var text = new StringBuilder();
+        foreach (string[] row in rows)
+        {
+            for (int c = 0; c < row.Length; c++)
+            {
+                text.Append(c == row.Length - 1 ? row[c] : row[c].PadRight(widths[c] + 2));
+            }
+
+            text.Append('\n');
+        }
+
+        return text.ToString();
+    }
+}

@@ -1,0 +1,231 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http;
+using PortMapper.Gateway.Leases;
+using PortMapper.Gateway.Logging;
+using PortMapper.Gateway.Status;
+using PortMapper.Protocols.Mapping;
+
+namespace PortMapper.Gateway.Admin;
+
+/// <summary>Routing, authentication and the API's answers.</summary>
+public sealed partial class AdminService
+{
+    private const string Json = "application/json; charset=utf-8";
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        HttpRequest request = context.Request;
+        HttpResponse response = context.Response;
+        response.Headers.CacheControl = "no-store";
+        response.Headers["X-Content-Type-Options"] = "nosniff";
+        string path = request.Path.Value ?? "/";
+
+        // The page may be opened as /?token=…, since a browser cannot send a bearer header for a navigation.
+        string? offered = request.Headers.Authorization.ToString() is { } header && header.StartsWith("Bearer ", StringComparison.Ordinal)
+            ? header["Bearer ".Length..].Trim()
+            : path == "/" && request.Method == "GET" ? request.Query["token"].ToString() : null;
+        if (!AdminToken.Matches(offered, _token))
+        {
+            Log.AdminRefused(_logger, request.Method, path, context.Connection.RemoteIpAddress, "missing or wrong token");
+            _metrics.Drop("admin_unauthorized");
+            response.Headers.WWWAuthenticate = "Bearer realm=\"portmapper\"";
+            await ProblemAsync(response, StatusCodes.Status401Unauthorized, "Unauthorized",
+                $"Send 'Authorization: Bearer TOKEN'; the token is in {AdminToken.FileName} in the state directory.").ConfigureAwait(false);
+            return;
+        }
+
+        string[] parts = path.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+        Task answer = (request.Method, parts) switch
+        {
+            ("GET", []) => PageAsync(response),
+            ("GET", ["healthz"]) => HealthAsync(response),
+            ("GET", ["metrics"]) => MetricsAsync(response),
+            ("GET", ["api", "status"]) => WriteJsonAsync(response, Status(), AdminJsonContext.Default.StatusView),
+            ("GET", ["api", "leases"]) => LeasesAsync(request, response),
+            ("GET", ["api", "leases", var id]) => LeaseAsync(response, id),
+            ("DELETE", ["api", "leases", var id]) => RevokeAsync(response, id),
+            (_, [] or ["healthz"] or ["metrics"] or ["api", "status"] or ["api", "leases"] or ["api", "leases", _]) =>
+                ProblemAsync(response, StatusCodes.Status405MethodNotAllowed, "Method not allowed", $"{request.Method} is not allowed on {path}"),
+            _ => ProblemAsync(response, StatusCodes.Status404NotFound, "Not found", $"No resource at {path}"),
+        };
+        await answer.ConfigureAwait(false);
+    }
+
+    private Task HealthAsync(HttpResponse response)
+    {
+        GatewayStatus status = _state.Current;
+        bool healthy = status.KernelInSync;
+        response.StatusCode = healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        response.ContentType = "text/plain; charset=utf-8";
+        return response.WriteAsync(healthy ? "ok\n" : "kernel table not in sync\n");
+    }
+
+    private Task MetricsAsync(HttpResponse response)
+    {
+        response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        return response.WriteAsync(_metrics.Render(LeaseCounts(_engine.Leases(), _time.GetUtcNow())));
+    }
+
+    private Task LeasesAsync(HttpRequest request, HttpResponse response)
+    {
+        IQueryCollection query = request.Query;
+        MappingProtocol? protocol = null;
+        IPAddress? client = null;
+        ushort? port = null;
+        if (query.TryGetValue("protocol", out var p))
+        {
+            protocol = p.ToString().ToUpperInvariant() switch
+            {
+                "TCP" => MappingProtocol.Tcp,
+                "UDP" => MappingProtocol.Udp,
+                _ => null,
+            };
+            if (protocol is null)
+            {
+                return ProblemAsync(response, StatusCodes.Status400BadRequest, "Bad filter", $"protocol '{p}' is not tcp or udp");
+            }
+        }
+
+        if (query.TryGetValue("client", out var c))
+        {
+            if (!IPAddress.TryParse(c.ToString(), out client))
+            {
+                return ProblemAsync(response, StatusCodes.Status400BadRequest, "Bad filter", $"client '{c}' is not an IP address");
+            }
+        }
+
+        if (query.TryGetValue("port", out var n))
+        {
+            if (!ushort.TryParse(n.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out ushort parsed) || parsed == 0)
+            {
+                return ProblemAsync(response, StatusCodes.Status400BadRequest, "Bad filter", $"port '{n}' is not a port number");
+            }
+
+            port = parsed;
+        }
+
+        foreach (string key in query.Keys.Where(k => k is not ("protocol" or "client" or "port")))
+        {
+            return ProblemAsync(response, StatusCodes.Status400BadRequest, "Bad filter", $"unknown filter '{key}' (protocol, client, port)");
+        }
+
+        DateTimeOffset now = _time.GetUtcNow();
+        LeaseView[] leases = [.. _engine.Leases()
+            .Where(l => l.IsLive(now))
+            .Where(l => protocol is null || l.Protocol == protocol)
+            .Where(l => client is null || l.Client.Equals(client))
+            .Where(l => port is null || l.ExternalPort == port || l.InternalPort == port)
+            .OrderBy(l => l.Id)
+            .Select(l => View(l, now))];
+        return WriteJsonAsync(response, leases, AdminJsonContext.Default.LeaseViewArray);
+    }
+
+    private Task LeaseAsync(HttpResponse response, string id)
+    {
+        DateTimeOffset now = _time.GetUtcNow();
+        if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out long leaseId))
+        {
+            return ProblemAsync(response, StatusCodes.Status400BadRequest, "Bad lease id", $"'{id}' is not a lease id");
+        }
+
+        Lease? lease = _engine.Leases().FirstOrDefault(l => l.Id == leaseId && l.IsLive(now));
+        return lease is null
+            ? ProblemAsync(response, StatusCodes.Status404NotFound, "No such lease", $"There is no lease {leaseId}")
+            : WriteJsonAsync(response, View(lease, now), AdminJsonContext.Default.LeaseView);
+    }
+
+    private async Task RevokeAsync(HttpResponse response, string id)
+    {
+        if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out long leaseId))
+        {
+            await ProblemAsync(response, StatusCodes.Status400BadRequest, "Bad lease id", $"'{id}' is not a lease id").ConfigureAwait(false);
+            return;
+        }
+
+        // Through the engine like every change: journaled and out of the kernel before this answers.
+        if (!await _engine.RevokeAsync(leaseId).ConfigureAwait(false))
+        {
+            await ProblemAsync(response, StatusCodes.Status404NotFound, "No such lease", $"There is no lease {leaseId}").ConfigureAwait(false);
+            return;
+        }
+
+        Log.AdminRevoked(_logger, leaseId);
+        response.StatusCode = StatusCodes.Status204NoContent;
+    }
+
+    private StatusView Status()
+    {
+        GatewayStatus status = _state.Current;
+        DateTimeOffset now = _time.GetUtcNow();
+        Dictionary<string, int> counts = LeaseCounts(_engine.Leases(), now);
+        return new StatusView(
+            status.ExternalAddress?.ToString(),
+            status.ExternalAddressReservedKind is not null,
+            status.ExternalAddressReservedKind,
+            status.EpochStart,
+            GatewayState.EpochSeconds(status, now),
+            (long)(now - _started).TotalSeconds,
+            _options.WanInterface,
+            [.. _options.LanInterfaces.Select(l => l.Name)],
+            _options.Settings.FirewallMode.ToString().ToLowerInvariant(),
+            counts,
+            counts.Values.Sum(),
+            status.KernelInSync,
+            status.LastReconcile);
+    }
+
+    /// <summary>Live leases by the protocol that made them; every protocol is listed, with 0 when it has none.</summary>
+    public static Dictionary<string, int> LeaseCounts(IEnumerable<Lease> leases, DateTimeOffset now)
+    {
+        var counts = Enum.GetValues<MappingOrigin>().ToDictionary(OriginName, _ => 0, StringComparer.Ordinal);
+        foreach (Lease lease in leases.Where(l => l.IsLive(now)))
+        {
+            counts[OriginName(lease.Origin)]++;
+        }
+
+        return counts;
+    }
+
+    public static string OriginName(MappingOrigin origin) => origin switch
+    {
+        MappingOrigin.NatPmp => "natpmp",
+        MappingOrigin.Pcp => "pcp",
+        MappingOrigin.Upnp => "upnp",
+        MappingOrigin.Admin => "admin",
+        _ => "static",
+    };
+
+    public static LeaseView View(Lease lease, DateTimeOffset now) => new(
+        lease.Id,
+        lease.Protocol == MappingProtocol.Tcp ? "tcp" : "udp",
+        OriginName(lease.Origin),
+        lease.ExternalPort,
+        lease.InternalAddress.ToString(),
+        lease.InternalPort,
+        lease.Client.ToString(),
+        lease.Description,
+        lease.IsPinhole,
+        lease.RemotePeer?.ToString(),
+        [.. lease.FilterList.Select(f => f.Port == 0 ? f.Network.ToString() : $"{f.Network} port {f.Port}")],
+        lease.Created,
+        lease.Expires,
+        lease.Expires is null ? null : lease.SecondsLeft(now));
+
+    private static Task WriteJsonAsync<T>(HttpResponse response, T value, JsonTypeInfo<T> type)
+    {
+        response.ContentType = Json;
+        return response.WriteAsync(JsonSerializer.Serialize(value, type), Encoding.UTF8);
+    }
+
+    private static Task ProblemAsync(HttpResponse response, int status, string title, string detail)
+    {
+        response.StatusCode = status;
+        response.ContentType = "application/problem+json; charset=utf-8";
+        var problem = new ProblemView("about:blank", title, status, detail);
+        return response.WriteAsync(JsonSerializer.Serialize(problem, AdminJsonContext.Default.ProblemView), Encoding.UTF8);
+    }
+}

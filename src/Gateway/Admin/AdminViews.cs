@@ -1,0 +1,46 @@
+using System.Text.Json.Serialization;
+
+namespace PortMapper.Gateway.Admin;
+
+/// <summary>A lease as the admin API shows it.</summary>
+public sealed record LeaseView(
+    long Id,
+    string Protocol,
+    string Origin,
+    ushort ExternalPort,
+    string InternalAddress,
+    ushort InternalPort,
+    string Client,
+    string Description,
+    bool Pinhole,
+    string? RemotePeer,
+    IReadOnlyList<string> Filters,
+    DateTimeOffset Created,
+    DateTimeOffset? Expires,
+    long? SecondsLeft);
+
+/// <summary>The gateway's state for <c>/api/status</c>.</summary>
+public sealed record StatusView(
+    string? ExternalAddress,
+    bool ExternalAddressIsReserved,
+    string? ExternalAddressKind,
+    DateTimeOffset EpochStart,
+    long EpochSeconds,
+    long UptimeSeconds,
+    string Wan,
+    IReadOnlyList<string> Lan,
+    string FirewallMode,
+    IReadOnlyDictionary<string, int> Leases,
+    int LeaseTotal,
+    bool KernelInSync,
+    DateTimeOffset? LastReconcile);
+
+/// <summary>An RFC 9457 problem body for every 4xx the admin endpoint gives.</summary>
+public sealed record ProblemView(string Type, string Title, int Status, string Detail);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(LeaseView))]
+[JsonSerializable(typeof(LeaseView[]))]
+[JsonSerializable(typeof(StatusView))]
+[JsonSerializable(typeof(ProblemView))]
+public sealed partial class AdminJsonContext : JsonSerializerContext;

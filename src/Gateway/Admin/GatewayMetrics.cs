@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+
+namespace PortMapper.Gateway.Admin;
+
+/// <summary>
+/// Counters and a latency histogram for <c>/metrics</c>, written in the Prometheus text format (0.0.4). Thread-safe;
+/// counting is an interlocked add, so the hot paths pay next to nothing.
+/// </summary>
+public sealed class GatewayMetrics
+{
+    /// <summary>Upper bounds of the kernel latency buckets, in seconds.</summary>
+    private static readonly double[] s_buckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+    private readonly ConcurrentDictionary<(string Protocol, string Result), long[]> _requests = new();
+    private readonly ConcurrentDictionary<string, long[]> _drops = new();
+    private readonly ConcurrentDictionary<string, Histogram> _kernel = new();
+
+    /// <summary>A request answered by a front end: its protocol and the protocol's own result (code or name).</summary>
+    public void Request(string protocol, string result) => Interlocked.Increment(ref _requests.GetOrAdd((protocol, result), _ => new long[1])[0]);
+
+    /// <summary>A datagram, connection or request dropped without an answer.</summary>
+    public void Drop(string reason) => Interlocked.Increment(ref _drops.GetOrAdd(reason, _ => new long[1])[0]);
+
+    public void KernelOperation(string operation, TimeSpan elapsed) => _kernel.GetOrAdd(operation, _ => new Histogram()).Observe(elapsed.TotalSeconds);
+
+    public long RequestCount(string protocol, string result) => _requests.TryGetValue((protocol, result), out long[]? n) ? Interlocked.Read(ref n[0]) : 0;
+
+    public long DropCount(string reason) => _drops.TryGetValue(reason, out long[]? n) ? Interlocked.Read(ref n[0]) : 0;
+
+    /// <summary>The exposition text; <paramref name="leases"/> are the live leases by protocol.</summary>
+    public string Render(IReadOnlyDictionary<string, int> leases)
+    {
+        var text = new StringBuilder(2048);
+        text.Append("# HELP portmapper_leases Live leases, by the protocol that created them.\n# TYPE portmapper_leases gauge\n");
+        foreach (var (protocol, count) in leases.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            Line(text, "portmapper_leases", $"protocol=\"{protocol}\"", count);
+        }
+
+        text.Append("# HELP portmapper_requests_total Requests answered, by protocol and result.\n# TYPE portmapper_requests_total counter\n");
+        foreach (var ((protocol, result), n) in _requests.OrderBy(p => p.Key.Protocol, StringComparer.Ordinal).ThenBy(p => p.Key.Result, StringComparer.Ordinal))
+        {
+            Line(text, "portmapper_requests_total", $"protocol=\"{protocol}\",result=\"{result}\"", Interlocked.Read(ref n[0]));
+        }
+
+        text.Append("# HELP portmapper_dropped_total Datagrams, connections and requests dropped unanswered, by reason.\n# TYPE portmapper_dropped_total counter\n");
+        foreach (var (reason, n) in _drops.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            Line(text, "portmapper_dropped_total", $"reason=\"{reason}\"", Interlocked.Read(ref n[0]));
+        }
+
+        text.Append("# HELP portmapper_kernel_operation_seconds Latency of nftables transactions, by operation.\n# TYPE portmapper_kernel_operation_seconds histogram\n");
+        foreach (var (operation, histogram) in _kernel.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            histogram.Render(text, $"operation=\"{operation}\"");
+        }
+
+        return text.ToString();
+    }
+
+    private static void Line(StringBuilder text, string name, string labels, double value) =>
+        text.Append(name).Append('{').Append(labels).Append("} ").Append(value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+
+    private sealed class Histogram
+    {
+        private readonly Lock _lock = new();
+        private readonly long[] _counts = new long[s_buckets.Length];
+        private long _count;
+        private double _sum;
+
+        public void Observe(double seconds)
+        {
+            lock (_lock)
+            {
+                for (int i = 0; i < s_buckets.Length; i++)
+                {
+                    if (seconds <= s_buckets[i])
+                    {
+                        _counts[i]++;
+                    }
+                }
+
+                _count++;
+                _sum += seconds;
+            }
+        }
+
+        public void Render(StringBuilder text, string labels)
+        {
+            lock (_lock)
+            {
+                for (int i = 0; i < s_buckets.Length; i++)
+                {
+                    Line(text, "portmapper_kernel_operation_seconds_bucket", $"{labels},le=\"{s_buckets[i].ToString("R", CultureInfo.InvariantCulture)}\"", _counts[i]);
+                }
+
+                Line(text, "portmapper_kernel_operation_seconds_bucket", $"{labels},le=\"+Inf\"", _count);
+                Line(text, "portmapper_kernel_operation_seconds_sum", labels, _sum);
+                Line(text, "portmapper_kernel_operation_seconds_count", labels, _count);
+            }
+        }
+    }
+}
