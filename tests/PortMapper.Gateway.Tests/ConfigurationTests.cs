@@ -90,6 +90,39 @@ public class ConfigurationTests
         Assert.StartsWith("config: not valid JSON", Assert.Single(errors), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("127.0.0.1:8470", true)]
+    [InlineData("192.168.77.1:8470", true)]
+    [InlineData("[::1]:8470", true)]
+    [InlineData("203.0.113.1:8470", false)] // the WAN address
+    [InlineData("0.0.0.0:8470", false)] // would include the WAN
+    [InlineData("10.9.9.9:8470", false)]
+    [InlineData("127.0.0.1", false)]
+    [InlineData("localhost:8470", false)]
+    public void Resolve_AdminEndpoint_LoopbackOrLanOnly(string listen, bool ok)
+    {
+        var errors = new List<string>();
+        GatewayOptions? options = GatewayConfiguration.Resolve(new GatewaySettings { AdminListen = listen }, new FakeInventory(), errors);
+        Assert.Equal(ok, options is not null);
+        if (ok)
+        {
+            Assert.Equal(listen, options!.AdminEndpoint!.ToString());
+        }
+        else
+        {
+            Assert.StartsWith("admin: ", Assert.Single(errors), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Read_AdminListenNull_TurnsTheEndpointOff()
+    {
+        var errors = new List<string>();
+        GatewayOptions? options = Resolve("""{ "admin": { "listen": null } }""", errors);
+        Assert.Empty(errors);
+        Assert.Null(options!.AdminEndpoint);
+    }
+
     [Fact]
     public void Read_UpnpSection_AppliesEveryKeyAndRejectsMistakes()
     {
