@@ -24,9 +24,13 @@ public static class Program
         var logLevel = new Option<string?>("--log-level") { Description = "verbose, debug, information, warning or error" };
         var admin = new Option<string?>("--admin") { Description = "Admin endpoint ADDR:PORT, loopback or a LAN address (default 127.0.0.1:8470)" };
         var run = new Command("run", "Run the gateway") { wan, lan, config, stateDir, logLevel, admin };
-        run.SetAction((parse, cancellationToken) => RunAsync(
-            ReadSettings(parse.GetValue(config), parse.GetValue(wan), parse.GetValue(lan), parse.GetValue(stateDir), parse.GetValue(logLevel), parse.GetValue(admin)),
-            cancellationToken));
+        run.SetAction((parse, cancellationToken) =>
+        {
+            // A reload (SIGHUP) reads the same file with the same flags over it.
+            (GatewaySettings, List<string>) Read() =>
+                ReadSettings(parse.GetValue(config), parse.GetValue(wan), parse.GetValue(lan), parse.GetValue(stateDir), parse.GetValue(logLevel), parse.GetValue(admin));
+            return RunAsync(Read(), new SettingsSource(Read), cancellationToken);
+        });
 
         var file = new Argument<string>("file") { Description = "The JSON configuration file to check" };
         var checkConfig = new Command("check-config", "Validate a configuration file against this machine and exit") { file };
@@ -172,7 +176,7 @@ public static class Program
         return (settings, errors);
     }
 
-    private static async Task<int> RunAsync((GatewaySettings Settings, List<string> Errors) input, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync((GatewaySettings Settings, List<string> Errors) input, SettingsSource reload, CancellationToken cancellationToken)
     {
         var inventory = new SystemNetworkInventory();
         GatewayOptions? options = GatewayConfiguration.Resolve(input.Settings, inventory, input.Errors);
@@ -185,7 +189,7 @@ public static class Program
         await using Serilog.Core.Logger logger = Hosting.Logging.Create(options.Settings.LogLevel);
         try
         {
-            using IHost host = GatewayHost.Build(options, inventory, logger);
+            using IHost host = GatewayHost.Build(options, inventory, logger, reload);
             List<BackgroundService> services = [.. host.Services.GetServices<IHostedService>().OfType<BackgroundService>()];
             host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(
                 () => logger.Information("Ready: all listeners are up"));

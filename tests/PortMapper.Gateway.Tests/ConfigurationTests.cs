@@ -124,6 +124,18 @@ public class ConfigurationTests
     }
 
     [Fact]
+    public void Reload_NamesOnlyTheChangesThatNeedARestart()
+    {
+        var errors = new List<string>();
+        GatewayOptions running = Resolve("{}", errors)!;
+        GatewayOptions policyOnly = Resolve("""{ "secureMode": false, "maxLeasesPerClient": 5, "rules": [ { "action": "deny" } ], "rateLimit": { "burst": 3 } }""", errors)!;
+        GatewayOptions sockets = Resolve("""{ "lan": ["guest"], "firewall": { "mode": "integrate" }, "upnp": { "httpPort": 5001 }, "admin": { "listen": "127.0.0.1:9000" } }""", errors)!;
+        Assert.Empty(errors);
+        Assert.Empty(Hosting.ReloadService.NeedsRestart(running, policyOnly));
+        Assert.Equal(["lan", "firewall", "upnp (sockets and eventing)", "admin"], Hosting.ReloadService.NeedsRestart(running, sockets));
+    }
+
+    [Fact]
     public void Read_UpnpSection_AppliesEveryKeyAndRejectsMistakes()
     {
         var errors = new List<string>();

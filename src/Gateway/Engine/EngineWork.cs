@@ -16,6 +16,8 @@ internal sealed class EngineWork
 
     public IPAddress? Address { get; init; }
 
+    public Configuration.GatewayOptions? Options { get; init; }
+
     public TaskCompletionSource<bool>? Done { get; init; }
 
     public MappingOutcome Outcome { get; set; }

@@ -7,4 +7,5 @@ internal enum EngineWorkKind : byte
     ExternalAddress,
     Sweep,
     Rebuild,
+    Reconfigure,
 }

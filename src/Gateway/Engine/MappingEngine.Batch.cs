@@ -46,6 +46,11 @@ public sealed partial class MappingEngine
                         rebuild = true;
                         work.Succeeded = true;
                         break;
+                    case EngineWorkKind.Reconfigure:
+                        _table.Reconfigure(work.Options!.LeaseTable, work.Options.Policy);
+                        _current = work.Options;
+                        work.Succeeded = true;
+                        break;
                 }
             }
 

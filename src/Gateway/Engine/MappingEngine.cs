@@ -42,6 +42,7 @@ public sealed partial class MappingEngine : BackgroundService
     private readonly List<FirewallChange> _firewallChanges = [];
     private readonly List<EngineWork> _batch = [];
     private LeaseTable _table;
+    private volatile GatewayOptions _current;
 
     public MappingEngine(
         GatewayOptions options,
@@ -62,7 +63,11 @@ public sealed partial class MappingEngine : BackgroundService
         _time = time;
         _logger = logger;
         _table = new LeaseTable(options.LeaseTable, options.Policy);
+        _current = options;
     }
+
+    /// <summary>The options requests are judged by now: the start-up ones, or those of the last reload.</summary>
+    public GatewayOptions Options => _current;
 
     /// <summary>Queues a mapping request. False when the queue is full (the request is dropped, as UDP may be).</summary>
     public bool Submit(in MappingCommand command, Action<MappingOutcome> reply) =>
@@ -81,6 +86,9 @@ public sealed partial class MappingEngine : BackgroundService
 
     public Task<bool> SetExternalAddressAsync(IPAddress? address) =>
         Post(new EngineWork { Kind = EngineWorkKind.ExternalAddress, Address = address, Done = NewDone() });
+
+    /// <summary>Applies reloaded policy and limits between two batches; no lease is dropped.</summary>
+    public Task<bool> ReconfigureAsync(GatewayOptions options) => Post(new EngineWork { Kind = EngineWorkKind.Reconfigure, Options = options, Done = NewDone() });
 
     public Task<bool> RequestRebuildAsync() => Post(new EngineWork { Kind = EngineWorkKind.Rebuild, Done = NewDone() });
 

@@ -17,7 +17,7 @@ namespace PortMapper.Gateway.Hosting;
 
 public static class GatewayHost
 {
-    public static IHost Build(GatewayOptions options, INetworkInventory inventory, Serilog.ILogger logger)
+    public static IHost Build(GatewayOptions options, INetworkInventory inventory, Serilog.ILogger logger, SettingsSource? reload = null)
     {
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         IServiceCollection services = builder.Services;
@@ -48,6 +48,12 @@ public static class GatewayHost
         if (settings.NatPmpEnabled || settings.PcpEnabled)
         {
             services.AddHostedService<PortControlService>();
+        }
+
+        if (reload is not null)
+        {
+            services.AddSingleton(reload);
+            services.AddHostedService<ReloadService>();
         }
 
         if (options.AdminEndpoint is not null)

@@ -1,4 +1,5 @@
 using Serilog;
+using Serilog.Core;
 using Serilog.Events;
 
 namespace PortMapper.Gateway.Hosting;
@@ -6,19 +7,24 @@ namespace PortMapper.Gateway.Hosting;
 /// <summary>Serilog configured in code (configuration binding does not survive NativeAOT).</summary>
 public static class Logging
 {
+    /// <summary>The level switch of the logger made last; a configuration reload moves it.</summary>
+    public static LoggingLevelSwitch Level { get; } = new();
+
+    public static LogEventLevel Parse(string level) => level.ToLowerInvariant() switch
+    {
+        "verbose" => LogEventLevel.Verbose,
+        "debug" => LogEventLevel.Debug,
+        "warning" => LogEventLevel.Warning,
+        "error" => LogEventLevel.Error,
+        "fatal" => LogEventLevel.Fatal,
+        _ => LogEventLevel.Information,
+    };
+
     public static Serilog.Core.Logger Create(string level)
     {
-        LogEventLevel minimum = level.ToLowerInvariant() switch
-        {
-            "verbose" => LogEventLevel.Verbose,
-            "debug" => LogEventLevel.Debug,
-            "warning" => LogEventLevel.Warning,
-            "error" => LogEventLevel.Error,
-            "fatal" => LogEventLevel.Fatal,
-            _ => LogEventLevel.Information,
-        };
+        Level.MinimumLevel = Parse(level);
         var configuration = new LoggerConfiguration()
-            .MinimumLevel.Is(minimum)
+            .MinimumLevel.ControlledBy(Level)
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning);
 
         // Under systemd stdout goes to the journal, which stamps the time itself and reads a priority prefix.

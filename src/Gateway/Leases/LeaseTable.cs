@@ -11,8 +11,8 @@ namespace PortMapper.Gateway.Leases;
 /// </summary>
 public sealed partial class LeaseTable
 {
-    private readonly LeaseTableOptions _options;
-    private readonly Policy _policy;
+    private LeaseTableOptions _options;
+    private Policy _policy;
     private readonly Dictionary<long, Lease> _byId = [];
     private readonly Dictionary<(MappingProtocol, ushort), Lease> _byExternal = [];
     private readonly Dictionary<(MappingProtocol, IPAddress, ushort), Lease> _pinholes = [];
@@ -29,6 +29,13 @@ public sealed partial class LeaseTable
     }
 
     public long NextId { get; private set; }
+
+    /// <summary>New limits and policy for requests from now on (a configuration reload); leases already granted stay.</summary>
+    public void Reconfigure(LeaseTableOptions options, Policy policy)
+    {
+        _options = options;
+        _policy = policy;
+    }
 
     public int Count => _byId.Count;
 

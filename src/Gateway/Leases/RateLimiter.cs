@@ -10,8 +10,8 @@ public sealed class RateLimiter
 {
     private const int PruneAbove = 4096;
 
-    private readonly double _perSecond;
-    private readonly double _burst;
+    private double _perSecond;
+    private double _burst;
     private readonly Lock _lock = new();
     private readonly Dictionary<IPAddress, (double Tokens, DateTimeOffset At)> _buckets = [];
 
@@ -19,6 +19,16 @@ public sealed class RateLimiter
     {
         _perSecond = perSecond;
         _burst = burst;
+    }
+
+    /// <summary>New rate and burst from now on (a configuration reload).</summary>
+    public void Reconfigure(double perSecond, int burst)
+    {
+        lock (_lock)
+        {
+            _perSecond = perSecond;
+            _burst = burst;
+        }
     }
 
     public bool TryAcquire(IPAddress client, DateTimeOffset now)

@@ -124,4 +124,16 @@ internal static partial class Log
 
     [LoggerMessage(5002, LogLevel.Information, "Admin revoked lease {Id}")]
     public static partial void AdminRevoked(ILogger logger, long id);
+
+    [LoggerMessage(1020, LogLevel.Information, "Reloaded the configuration; {Leases} leases kept")]
+    public static partial void Reloaded(ILogger logger, int leases);
+
+    [LoggerMessage(1021, LogLevel.Error, "Reload: {Error}")]
+    public static partial void ReloadError(ILogger logger, string error);
+
+    [LoggerMessage(1022, LogLevel.Error, "Reload refused: the configuration has {Count} error(s); the running one stays")]
+    public static partial void ReloadRefused(ILogger logger, int count);
+
+    [LoggerMessage(1023, LogLevel.Warning, "Reload: these changes take effect at the next restart: {Settings}")]
+    public static partial void ReloadNeedsRestart(ILogger logger, string settings);
 }

@@ -213,7 +213,7 @@ public sealed partial class PortControlService : BackgroundService
     private PcpContext PcpContext(LanSocket lan, DateTimeOffset now)
     {
         NatPmpContext shared = _state.NatPmpContext(now);
-        return new PcpContext(shared.ExternalAddress, shared.EpochSeconds, _options.Settings.PcpAllowThirdParty, _options.Settings.PcpMaxFilters, lan.Lan.IsLanHost);
+        return new PcpContext(shared.ExternalAddress, shared.EpochSeconds, _engine.Options.Settings.PcpAllowThirdParty, _engine.Options.Settings.PcpMaxFilters, lan.Lan.IsLanHost);
     }
 
     private void Submit(in MappingCommand command, IPEndPoint source, Action<MappingOutcome> reply)

@@ -29,7 +29,7 @@ public sealed partial class GenaService
                 "PortMappingNumberOfEntries" => _engine.PortMappings().Count.ToString(CultureInfo.InvariantCulture),
                 "SystemUpdateID" => updateId,
                 "FirewallEnabled" => "1",
-                "InboundPinholeAllowed" => _options.Settings.UpnpPinholes ? "1" : "0",
+                "InboundPinholeAllowed" => _engine.Options.Settings.UpnpPinholes ? "1" : "0",
                 "PhysicalLinkStatus" => UpnpControl.LinkStatus(_options.WanInterface),
                 "DefaultConnectionService" => _devices.DefaultConnectionService,
                 _ => string.Empty,

@@ -22,7 +22,7 @@ public sealed partial class UpnpControl
         switch (call.ActionName)
         {
             case "GetFirewallStatus":
-                return Ok(Out("FirewallEnabled", "1"), Out("InboundPinholeAllowed", _options.Settings.UpnpPinholes ? "1" : "0"));
+                return Ok(Out("FirewallEnabled", "1"), Out("InboundPinholeAllowed", _engine.Options.Settings.UpnpPinholes ? "1" : "0"));
             case "GetOutboundPinholeTimeout":
                 return GetOutboundPinholeTimeout(call, caller);
             case "AddPinhole":
@@ -69,7 +69,7 @@ public sealed partial class UpnpControl
 
     private async Task<SoapResult> AddPinholeAsync(SoapCall call, UpnpCaller caller, CancellationToken cancellationToken)
     {
-        if (!_options.Settings.UpnpPinholes)
+        if (!_engine.Options.Settings.UpnpPinholes)
         {
             return Fail(UpnpErrorCode.InboundPinholeNotAllowed, "InboundPinholeNotAllowed");
         }

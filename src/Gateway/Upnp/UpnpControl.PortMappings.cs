@@ -45,7 +45,7 @@ public sealed partial class UpnpControl
         bool permanent = false;
         if (version == 1 && leaseDuration == 0)
         {
-            permanent = _options.Settings.UpnpAllowPermanent;
+            permanent = _engine.Options.Settings.UpnpAllowPermanent;
             leaseDuration = Igd2DefaultLease;
         }
         else if (leaseDuration == 0 || leaseDuration > Igd2DefaultLease)
@@ -55,12 +55,12 @@ public sealed partial class UpnpControl
 
         if (!any)
         {
-            if (_options.ReservedPorts.Contains(externalPort))
+            if (_engine.Options.ReservedPorts.Contains(externalPort))
             {
                 return Fail(UpnpErrorCode.ConflictWithOtherMechanisms, "ConflictWithOtherMechanisms");
             }
 
-            if (!_options.Policy.Permits(externalPort, client!, internalPort))
+            if (!_engine.Options.Policy.Permits(externalPort, client!, internalPort))
             {
                 return Fail(UpnpError.NotAuthorized);
             }

@@ -45,7 +45,7 @@ public sealed partial class UpnpControl
         _logger = logger;
     }
 
-    private bool SecureMode => _options.Settings.SecureMode;
+    private bool SecureMode => _engine.Options.Settings.SecureMode;
 
     public async Task<SoapResult> ExecuteAsync(ServiceDefinition service, SoapCall call, UpnpCaller caller, CancellationToken cancellationToken)
     {

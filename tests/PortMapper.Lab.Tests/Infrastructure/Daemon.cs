@@ -73,6 +73,15 @@ internal sealed partial class Daemon : IDisposable
         }
     }
 
+    /// <summary>SIGHUP, as 'systemctl reload' sends it.</summary>
+    public void Hangup()
+    {
+        if (_process is { HasExited: false } p)
+        {
+            _ = Kill(p.Id, 1);
+        }
+    }
+
     /// <summary>SIGTERM, as systemd stops it; waits for the exit.</summary>
     public async Task StopAsync()
     {

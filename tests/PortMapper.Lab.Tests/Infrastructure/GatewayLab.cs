@@ -49,6 +49,9 @@ public partial class GatewayLab : IAsyncLifetime
 
     public string ConfigJson { get; init; } = "{}";
 
+    /// <summary>The configuration file the daemon was started with (a reload reads it again).</summary>
+    public string ConfigPath => Path.Combine(Path.GetTempPath(), Prefix + "config.json");
+
     public async Task InitializeAsync()
     {
         ProcessResult up = await Shell.RunAsync("bash", [Repository.LabScript, "up", Prefix]);
@@ -63,9 +66,8 @@ public partial class GatewayLab : IAsyncLifetime
         }
 
         Directory.CreateDirectory(StateDirectory);
-        string config = Path.Combine(StateDirectory, "..", Prefix + "config.json");
-        await File.WriteAllTextAsync(config, ConfigJson);
-        Daemon = new Daemon(Gw, StateDirectory, ["--config", Path.GetFullPath(config), .. DaemonArgs]);
+        await File.WriteAllTextAsync(ConfigPath, ConfigJson);
+        Daemon = new Daemon(Gw, StateDirectory, ["--config", ConfigPath, .. DaemonArgs]);
         await Daemon.StartAsync();
     }
 
@@ -78,7 +80,7 @@ public partial class GatewayLab : IAsyncLifetime
             Directory.Delete(StateDirectory, recursive: true);
         }
 
-        File.Delete(Path.Combine(Path.GetTempPath(), Prefix + "config.json"));
+        File.Delete(ConfigPath);
     }
 
     /// <summary>Runs Debian's natpmpc in a LAN namespace: map (or, with lifetime 0, delete) a port.</summary>
