@@ -57,6 +57,18 @@ public static class Program
             checkConfig,
             snippet,
         };
+        var miniupnpdConfig = new Argument<string>("file") { Description = "miniupnpd.conf" };
+        var miniupnpdLeases = new Argument<string?>("leasefile") { Description = "Its lease file (default: lease_file from the configuration)", Arity = ArgumentArity.ZeroOrOne };
+        var importOutput = new Option<string?>("--output") { Description = "Write the converted configuration here instead of to stdout" };
+        var importState = new Option<string?>("--state-dir") { Description = "Import the leases into this state directory (stop the daemon first)" };
+        var import = new Command("import-miniupnpd", "Convert a miniupnpd installation: interfaces, ports, permission rules and leases")
+        {
+            miniupnpdConfig, miniupnpdLeases, importOutput, importState,
+        };
+        import.SetAction(parse => Import.ImportCommand.Run(parse.GetValue(miniupnpdConfig)!, parse.GetValue(miniupnpdLeases), parse.GetValue(importOutput),
+            parse.GetValue(importState), Console.Out, Console.Error));
+        root.Subcommands.Add(import);
+
         foreach (Command command in AdminCommands())
         {
             root.Subcommands.Add(command);
