@@ -98,6 +98,7 @@ public static partial class ConfigFile
             case "admin":
                 return Section(v, path, s, errors, (name, f, fp, s) => name switch
                 {
+                    "mdns" => Bool(f, fp, errors) is { } mdns ? s with { AdminMdns = mdns } : s,
                     "listen" => f.ValueKind == JsonValueKind.Null ? s with { AdminListen = null } : String(f, fp, errors) is { } listen ? s with { AdminListen = listen } : s,
                     _ => Unknown(s, errors, fp),
                 });

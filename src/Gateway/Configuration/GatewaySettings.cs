@@ -37,6 +37,9 @@ public sealed record GatewaySettings
     /// <summary>The admin endpoint, "ADDR:PORT" on loopback or a LAN address; null or empty turns it off.</summary>
     public string? AdminListen { get; init; } = "127.0.0.1:8470";
 
+    /// <summary>Advertise the admin page with mDNS (_http._tcp) when the admin endpoint listens on a LAN address.</summary>
+    public bool AdminMdns { get; init; } = true;
+
     public bool UpnpEnabled { get; init; } = true;
 
     /// <summary>The HTTP port of descriptions, control and eventing, on LAN addresses only.</summary>

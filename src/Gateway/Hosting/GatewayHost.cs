@@ -59,6 +59,7 @@ public static class GatewayHost
         if (options.AdminEndpoint is not null)
         {
             services.AddHostedService<AdminService>();
+            services.AddHostedService<Mdns.MdnsService>();
         }
 
         if (settings.UpnpEnabled)

@@ -110,7 +110,7 @@ public sealed class ReloadService : BackgroundService
         Check(a.UpnpEnabled == b.UpnpEnabled && a.UpnpHttpPort == b.UpnpHttpPort && a.UpnpNotifyIntervalSeconds == b.UpnpNotifyIntervalSeconds
             && a.UpnpFriendlyName == b.UpnpFriendlyName && a.UpnpMaxSubscriptions == b.UpnpMaxSubscriptions
             && a.UpnpMaxSubscriptionsPerHost == b.UpnpMaxSubscriptionsPerHost && a.UpnpMaxConnectionsPerHost == b.UpnpMaxConnectionsPerHost, "upnp (sockets and eventing)");
-        Check(Equals(running.AdminEndpoint, reloaded.AdminEndpoint), "admin");
+        Check(Equals(running.AdminEndpoint, reloaded.AdminEndpoint) && a.AdminMdns == b.AdminMdns, "admin");
         Check(a.Fsync == b.Fsync, "persistence.fsync");
         return names;
     }

@@ -136,4 +136,13 @@ internal static partial class Log
 
     [LoggerMessage(1023, LogLevel.Warning, "Reload: these changes take effect at the next restart: {Settings}")]
     public static partial void ReloadNeedsRestart(ILogger logger, string settings);
+
+    [LoggerMessage(5010, LogLevel.Information, "mDNS: advertising {Instance} on {Lan} ({Endpoint})")]
+    public static partial void MdnsAdvertising(ILogger logger, string instance, string lan, string endpoint);
+
+    [LoggerMessage(5011, LogLevel.Debug, "mDNS: ignored a datagram from {Source}: {Reason}")]
+    public static partial void MdnsIgnored(ILogger logger, IPEndPoint source, string reason);
+
+    [LoggerMessage(5012, LogLevel.Warning, "mDNS: socket error ({Where})")]
+    public static partial void MdnsSocketError(ILogger logger, Exception exception, string where);
 }
