@@ -17,6 +17,7 @@ public sealed partial class MappingEngine
     private static readonly long s_memorySlack = 8L << 20;
     private DateTimeOffset _lastMemoryCheck;
     private DateTimeOffset _lastTrim = DateTimeOffset.MinValue;
+    private long _versionAtTrim;
 
     private void ProcessBatch()
     {
@@ -121,10 +122,17 @@ public sealed partial class MappingEngine
         _lastMemoryCheck = now;
         GCMemoryInfo before = GC.GetGCMemoryInfo();
         bool bloated = before.TotalCommittedBytes > (2 * before.HeapSizeBytes) + s_memorySlack;
-        if ((force || bloated) && now - _lastTrim >= s_trimInterval)
+
+        // An idle daemon allocates nothing, so no collection updates the heap figure above: once the table has
+        // been quiet for a check interval after changing, collect anyway, once.
+        bool settledAfterChanges = _versionAtTrim != Version && now - _lastChange >= s_memoryCheckInterval
+            && before.TotalCommittedBytes > before.HeapSizeBytes + s_memorySlack;
+        if ((force || bloated || settledAfterChanges) && now - _lastTrim >= s_trimInterval)
         {
             _lastTrim = now;
+            _versionAtTrim = Version;
             GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            KernelBackend.Native.NativeMemory.Trim(); // and what glibc keeps of native buffers (libnftables, sockets)
             GCMemoryInfo after = GC.GetGCMemoryInfo();
             Log.MemoryTrimmed(_logger, before.TotalCommittedBytes / 1048576.0, after.TotalCommittedBytes / 1048576.0, after.HeapSizeBytes / 1048576.0,
                 Environment.WorkingSet / 1048576.0, _table.Count);

@@ -7,6 +7,7 @@ namespace PortMapper.Gateway.Engine;
 public sealed partial class MappingEngine
 {
     private long _version;
+    private DateTimeOffset _lastChange;
     private long _portMappingsVersion = -1;
     private Lease[] _portMappings = [];
 
@@ -68,6 +69,7 @@ public sealed partial class MappingEngine
         if (_changes.Count > 0)
         {
             Interlocked.Increment(ref _version);
+            _lastChange = _time.GetUtcNow();
         }
     }
 }

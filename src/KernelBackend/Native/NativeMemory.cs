@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace PortMapper.KernelBackend.Native;
 
-internal static partial class NativeMemory
+public static partial class NativeMemory
 {
     /// <summary>Returns free heap memory to the kernel (glibc malloc_trim).</summary>
     public static void Trim() => MallocTrim(0);
