@@ -79,6 +79,7 @@ public static partial class ConfigFile
                     },
                     "table" => String(f, fp, errors) is { } table && CheckTableName(table, fp, errors) ? s with { TableName = table } : s,
                     "mark" => Integer(f, fp, 1, uint.MaxValue, errors) is { } mark ? s with { FirewallMark = (uint)mark } : s,
+                    "hairpin" => Bool(f, fp, errors) is { } hairpin ? s with { Hairpin = hairpin } : s,
                     _ => Unknown(s, errors, fp),
                 });
             case "natPmp":

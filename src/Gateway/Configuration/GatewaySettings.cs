@@ -24,6 +24,9 @@ public sealed record GatewaySettings
     /// <summary>Integrate mode: the packet mark bit on packets that mappings and pinholes admit.</summary>
     public uint FirewallMark { get; init; } = NftablesMark.Default;
 
+    /// <summary>NAT loopback: a LAN host connecting to the external address and a mapped port reaches the mapped host.</summary>
+    public bool Hairpin { get; init; } = true;
+
     public bool PcpEnabled { get; init; } = true;
 
     /// <summary>PCP THIRD_PARTY: off by default; when on, LAN hosts may map for other LAN hosts.</summary>

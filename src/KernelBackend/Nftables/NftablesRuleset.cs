@@ -42,6 +42,15 @@ public static class NftablesRuleset
     {
         string table = options.TableName;
         string wan = $"\"{options.WanInterface}\"";
+
+        // Hairpin: a LAN host that connects to the external address and a mapped port is sent to the mapped host,
+        // and its source becomes the gateway's LAN address, so that the answer comes back through the gateway.
+        string lans = options.LanInterfaces.Count == 0 ? string.Empty : "{ " + string.Join(", ", options.LanInterfaces.Select(l => $"\"{l}\"")) + " }";
+        bool hairpin = options.Hairpin && lans.Length > 0;
+        string hairpinIn = hairpin
+            ? $"    iifname {lans} ip daddr @{ExternalAddressSet} meta l4proto {{ tcp, udp }} dnat ip to meta l4proto . th dport map @{NatMap}\n"
+            : string.Empty;
+        string hairpinOut = hairpin ? $"    iifname {lans} oifname {lans} ct status dnat masquerade\n" : string.Empty;
         var text = new StringBuilder(4096);
         text.Append(CultureInfo.InvariantCulture, $"add table inet {table}\ndelete table inet {table}\n");
         text.Append(CultureInfo.InvariantCulture, $$"""
@@ -59,11 +68,11 @@ public static class NftablesRuleset
               chain prerouting {
                 type nat hook prerouting priority dstnat; policy accept;
                 iifname {{wan}} ip daddr @{{ExternalAddressSet}} meta l4proto { tcp, udp } dnat ip to meta l4proto . th dport map @{{NatMap}}
-              }
+            {{hairpinIn}}  }
               chain postrouting {
                 type nat hook postrouting priority srcnat - 10; policy accept;
                 oifname {{wan}} meta l4proto { tcp, udp } snat ip to ip saddr . meta l4proto . th sport . ip daddr . th dport map @{{PeerMap}}
-              }
+            {{hairpinOut}}  }
 
             """);
 
