@@ -2,5 +2,12 @@ namespace PortMapper.KernelBackend;
 
 /// <param name="Mark">In integrate mode, the packet mark bit set on packets a mapping or pinhole admits.</param>
 /// <param name="Hairpin">LAN hosts reach mappings through the external address (NAT loopback).</param>
+/// <param name="PreservePorts">Traffic from a mapping's internal endpoint leaves with the mapping's external port.</param>
 public sealed record FirewallOptions(
-    string TableName, FirewallMode Mode, string WanInterface, IReadOnlyList<string> LanInterfaces, uint Mark = NftablesMark.Default, bool Hairpin = true);
+    string TableName,
+    FirewallMode Mode,
+    string WanInterface,
+    IReadOnlyList<string> LanInterfaces,
+    uint Mark = NftablesMark.Default,
+    bool Hairpin = true,
+    bool PreservePorts = true);

@@ -80,6 +80,8 @@ public static partial class ConfigFile
                     "table" => String(f, fp, errors) is { } table && CheckTableName(table, fp, errors) ? s with { TableName = table } : s,
                     "mark" => Integer(f, fp, 1, uint.MaxValue, errors) is { } mark ? s with { FirewallMark = (uint)mark } : s,
                     "hairpin" => Bool(f, fp, errors) is { } hairpin ? s with { Hairpin = hairpin } : s,
+                    "preservePorts" => Bool(f, fp, errors) is { } preserve ? s with { PreservePorts = preserve } : s,
+                    "endFlows" => Bool(f, fp, errors) is { } endFlows ? s with { EndFlows = endFlows } : s,
                     _ => Unknown(s, errors, fp),
                 });
             case "natPmp":

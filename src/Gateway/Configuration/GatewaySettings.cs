@@ -27,6 +27,12 @@ public sealed record GatewaySettings
     /// <summary>NAT loopback: a LAN host connecting to the external address and a mapped port reaches the mapped host.</summary>
     public bool Hairpin { get; init; } = true;
 
+    /// <summary>Outbound traffic from a mapping's internal address and port leaves with the mapping's external port.</summary>
+    public bool PreservePorts { get; init; } = true;
+
+    /// <summary>End the conntrack flows of a mapping when its lease is deleted or runs out.</summary>
+    public bool EndFlows { get; init; } = true;
+
     public bool PcpEnabled { get; init; } = true;
 
     /// <summary>PCP THIRD_PARTY: off by default; when on, LAN hosts may map for other LAN hosts.</summary>

@@ -77,6 +77,7 @@ public sealed partial class MappingEngine
         }
 
         long programmed = Stopwatch.GetTimestamp();
+        EndFlows();
         LogChanges(now);
         if (_store.ShouldCompact(_table.Count))
         {
@@ -137,6 +138,25 @@ public sealed partial class MappingEngine
             Log.MemoryTrimmed(_logger, before.TotalCommittedBytes / 1048576.0, after.TotalCommittedBytes / 1048576.0, after.HeapSizeBytes / 1048576.0,
                 Environment.WorkingSet / 1048576.0, _table.Count);
         }
+    }
+
+    /// <summary>Hands the endpoints of leases that ended in this batch to the reaper, which ends their conntrack flows.</summary>
+    private void EndFlows()
+    {
+        if (_reaper is null)
+        {
+            return;
+        }
+
+        IPAddress? external = _state.Current.ExternalAddress;
+        FlowEndpoint[] ended = [.. _changes
+            .Where(c => c.Kind is LeaseChangeKind.Removed or LeaseChangeKind.Expired)
+            .Select(c => c.Lease)
+            .Select(l => l.IsPinhole
+                ? new FlowEndpoint(l.InternalAddress, (TransportProtocol)(byte)l.Protocol, l.InternalPort)
+                : external is null ? default : new FlowEndpoint(external, (TransportProtocol)(byte)l.Protocol, l.ExternalPort))
+            .Where(e => e.Address is not null)];
+        _reaper.Submit(ended);
     }
 
     private void ApplyToKernel(DateTimeOffset now)

@@ -34,6 +34,7 @@ public sealed partial class MappingEngine : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly GatewayMetrics _metrics;
+    private readonly FlowReaper? _reaper;
     private readonly Channel<EngineWork> _queue = Channel.CreateBounded<EngineWork>(
         new BoundedChannelOptions(8192) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
@@ -52,8 +53,10 @@ public sealed partial class MappingEngine : BackgroundService
         WanAddressSource wan,
         TimeProvider time,
         ILogger<MappingEngine> logger,
-        GatewayMetrics? metrics = null)
+        GatewayMetrics? metrics = null,
+        FlowReaper? reaper = null)
     {
+        _reaper = reaper;
         _metrics = metrics ?? new GatewayMetrics();
         _options = options;
         _store = store;

@@ -40,6 +40,13 @@ public static class GatewayHost
         services.AddSingleton(new RateLimiter(settings.RateLimitPerSecond, settings.RateLimitBurst));
         services.AddSingleton<IFirewallBackend>(sp => new NftablesBackend(options.Firewall, sp.GetRequiredService<TimeProvider>()));
 
+        if (settings.EndFlows)
+        {
+            services.AddSingleton<IFlowTable>(_ => new KernelBackend.Netlink.ConntrackTable());
+            services.AddSingleton<FlowReaper>();
+            services.AddHostedService(sp => sp.GetRequiredService<FlowReaper>());
+        }
+
         // Start order matters: the engine restores leases and programs the kernel before anything listens.
         services.AddSingleton<MappingEngine>();
         services.AddHostedService(sp => sp.GetRequiredService<MappingEngine>());

@@ -145,4 +145,10 @@ internal static partial class Log
 
     [LoggerMessage(5012, LogLevel.Warning, "mDNS: socket error ({Where})")]
     public static partial void MdnsSocketError(ILogger logger, Exception exception, string where);
+
+    [LoggerMessage(1030, LogLevel.Debug, "Ended {Flows} conntrack flows of {Endpoints} ended mappings")]
+    public static partial void FlowsEnded(ILogger logger, int flows, int endpoints);
+
+    [LoggerMessage(1031, LogLevel.Warning, "Could not end the conntrack flows of {Endpoints} ended mappings: {Reason}")]
+    public static partial void FlowsNotEnded(ILogger logger, string reason, int endpoints);
 }

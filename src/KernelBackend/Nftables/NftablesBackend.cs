@@ -15,6 +15,7 @@ public sealed class NftablesBackend : IFirewallBackend, IDisposable
     private readonly Lock _lock = new();
     private readonly NftablesSession _session = new();
     private readonly ForwardUsers _forwards = new();
+    private readonly OutboundUsers _outbound = new();
     private readonly StringBuilder _text = new(1024);
     private IPAddress? _externalAddress;
 
@@ -30,12 +31,14 @@ public sealed class NftablesBackend : IFirewallBackend, IDisposable
         {
             DateTimeOffset now = _time.GetUtcNow();
             _forwards.Clear();
+            _outbound.Clear();
             foreach (PortMapping m in mappings)
             {
                 _forwards.Attach(m.Id, NftablesRuleset.ForwardKeys(m), now + m.Timeout);
+                AttachOutbound(m, externalAddress, now);
             }
 
-            string text = NftablesRuleset.Build(_options, externalAddress, mappings, _forwards.Entries(now));
+            string text = NftablesRuleset.Build(_options, externalAddress, mappings, _forwards.Entries(now), _outbound.Entries(now));
             try
             {
                 _session.Run(text);
@@ -43,10 +46,12 @@ public sealed class NftablesBackend : IFirewallBackend, IDisposable
             catch (FirewallException)
             {
                 _forwards.Clear();
+                _outbound.Clear();
                 throw;
             }
 
             _forwards.CommitKernelState(now);
+            _outbound.CommitKernelState(now);
             _externalAddress = externalAddress;
         }
 
@@ -75,16 +80,28 @@ public sealed class NftablesBackend : IFirewallBackend, IDisposable
                 }
 
                 _forwards.Detach(m.Id);
+                _outbound.Detach(m.Id);
                 if (change.Kind != FirewallChangeKind.Remove)
                 {
                     NftablesRuleset.AppendTranslation(_text, table, m, _externalAddress);
                     _forwards.Attach(m.Id, NftablesRuleset.ForwardKeys(m), now + m.Timeout);
+                    AttachOutbound(m, _externalAddress, now);
                 }
             }
 
             _forwards.AppendKernelChanges(_text, table, now);
+            _outbound.AppendKernelChanges(_text, table, now);
             _session.Run(_text.ToString());
             _forwards.CommitKernelState(now);
+            _outbound.CommitKernelState(now);
+        }
+    }
+
+    private void AttachOutbound(PortMapping m, IPAddress? externalAddress, DateTimeOffset now)
+    {
+        if (_options.PreservePorts && NftablesRuleset.OutboundElement(m, externalAddress) is { } element)
+        {
+            _outbound.Attach(m.Id, element.Key, element.Value, now + m.Timeout);
         }
     }
 

@@ -14,6 +14,9 @@ public static class NftablesRuleset
     public const string NatMap = "nat4";
     public const string PeerMap = "peer4";
 
+    /// <summary>Port preservation: internal endpoint → external address and port, for outbound traffic of mapped hosts.</summary>
+    public const string OutboundMap = "out4";
+
     /// <summary>Forward accepts: unfiltered IPv4 mappings, filtered ones (per remote prefix), IPv6 pinholes likewise.</summary>
     public const string ForwardSet = "fwd4";
     public const string FilteredForwardSet = "filt4";
@@ -38,7 +41,12 @@ public static class NftablesRuleset
     /// Replaces the table in one transaction: "add table" makes the delete safe when the table is absent, so
     /// forwarding never sees a moment without the daemon's entries.
     /// </summary>
-    public static string Build(FirewallOptions options, IPAddress? externalAddress, IEnumerable<PortMapping> mappings, IEnumerable<ForwardEntry> forwards)
+    public static string Build(
+        FirewallOptions options,
+        IPAddress? externalAddress,
+        IEnumerable<PortMapping> mappings,
+        IEnumerable<ForwardEntry> forwards,
+        IEnumerable<(string Key, string Value, TimeSpan? Timeout)>? outbound = null)
     {
         string table = options.TableName;
         string wan = $"\"{options.WanInterface}\"";
@@ -51,6 +59,11 @@ public static class NftablesRuleset
             ? $"    iifname {lans} ip daddr @{ExternalAddressSet} meta l4proto {{ tcp, udp }} dnat ip to meta l4proto . th dport map @{NatMap}\n"
             : string.Empty;
         string hairpinOut = hairpin ? $"    iifname {lans} oifname {lans} ct status dnat masquerade\n" : string.Empty;
+
+        // Port preservation: after PEER mappings (more specific), a mapped host's outbound traffic takes its mapping's external port.
+        string preserve = options.PreservePorts
+            ? $"    oifname {wan} meta l4proto {{ tcp, udp }} snat ip to ip saddr . meta l4proto . th sport map @{OutboundMap}\n"
+            : string.Empty;
         var text = new StringBuilder(4096);
         text.Append(CultureInfo.InvariantCulture, $"add table inet {table}\ndelete table inet {table}\n");
         text.Append(CultureInfo.InvariantCulture, $$"""
@@ -59,6 +72,7 @@ public static class NftablesRuleset
               set {{ExternalAddressSet}} { type ipv4_addr; }
               map {{NatMap}} { type inet_proto . inet_service : ipv4_addr . inet_service; flags timeout; }
               map {{PeerMap}} { type ipv4_addr . inet_proto . inet_service . ipv4_addr . inet_service : ipv4_addr . inet_service; flags timeout; }
+              map {{OutboundMap}} { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; flags timeout; }
               set {{ForwardSet}} { type ipv4_addr . inet_proto . inet_service; flags timeout; }
               set {{FilteredForwardSet}} { type ipv4_addr . inet_proto . inet_service . ipv4_addr . inet_service; flags interval, timeout; }
               set {{PinholeSet}} { type ipv6_addr . inet_proto . inet_service; flags timeout; counter; }
@@ -72,7 +86,7 @@ public static class NftablesRuleset
               chain postrouting {
                 type nat hook postrouting priority srcnat - 10; policy accept;
                 oifname {{wan}} meta l4proto { tcp, udp } snat ip to ip saddr . meta l4proto . th sport . ip daddr . th dport map @{{PeerMap}}
-            {{hairpinOut}}  }
+            {{preserve}}{{hairpinOut}}  }
 
             """);
 
@@ -112,7 +126,26 @@ public static class NftablesRuleset
             AppendAddForward(text, table, forward);
         }
 
+        foreach (var (key, value, timeout) in outbound ?? [])
+        {
+            AppendOutbound(text, table, key, value, timeout);
+        }
+
         return text.ToString();
+    }
+
+    /// <summary>The outbound-map key of a mapping that preserves its port, or null (pinholes, PEER mappings, no external address).</summary>
+    public static (string Key, string Value)? OutboundElement(PortMapping m, IPAddress? externalAddress) =>
+        m.IsPinhole || m.IsPeer || externalAddress is null
+            ? null
+            : (string.Create(CultureInfo.InvariantCulture, $"{m.InternalAddress} . {Name(m.Protocol)} . {m.InternalPort}"),
+               string.Create(CultureInfo.InvariantCulture, $"{externalAddress} . {m.ExternalPort}"));
+
+    public static void AppendOutbound(StringBuilder text, string table, string key, string value, TimeSpan? timeout)
+    {
+        text.Append(CultureInfo.InvariantCulture, $"add element inet {table} {OutboundMap} {{ {key}");
+        AppendTimeout(text, timeout);
+        text.Append(CultureInfo.InvariantCulture, $" : {value} }}\n");
     }
 
     /// <summary>Sets whose elements count the packets they admit (UPnP's GetPinholePackets reads them).</summary>

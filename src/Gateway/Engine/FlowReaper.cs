@@ -1,0 +1,63 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PortMapper.Gateway.Logging;
+using PortMapper.KernelBackend;
+
+namespace PortMapper.Gateway.Engine;
+
+/// <summary>
+/// Ends the conntrack flows of leases that were deleted or ran out, off the engine's path: without this an
+/// established flow keeps forwarding (and keeps its translated port) after its mapping is gone. Endpoints that
+/// end together are handled with one scan of the conntrack table.
+/// </summary>
+public sealed class FlowReaper : BackgroundService
+{
+    private readonly IFlowTable _flows;
+    private readonly ILogger _logger;
+    private readonly Channel<FlowEndpoint[]> _queue = Channel.CreateBounded<FlowEndpoint[]>(
+        new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.DropOldest });
+
+    public FlowReaper(IFlowTable flows, ILogger<FlowReaper> logger)
+    {
+        _flows = flows;
+        _logger = logger;
+    }
+
+    public void Submit(FlowEndpoint[] endpoints)
+    {
+        if (endpoints.Length > 0)
+        {
+            _queue.Writer.TryWrite(endpoints);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        ChannelReader<FlowEndpoint[]> reader = _queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                var batch = new HashSet<FlowEndpoint>();
+                while (reader.TryRead(out FlowEndpoint[]? endpoints))
+                {
+                    batch.UnionWith(endpoints);
+                }
+
+                try
+                {
+                    int ended = _flows.EndFlows(batch);
+                    Log.FlowsEnded(_logger, ended, batch.Count);
+                }
+                catch (System.Net.Sockets.SocketException e)
+                {
+                    Log.FlowsNotEnded(_logger, e.Message, batch.Count);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}

@@ -1,0 +1,201 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace PortMapper.KernelBackend.Netlink;
+
+/// <summary>
+/// ctnetlink (NETLINK_NETFILTER, subsystem CTNETLINK): dumps the conntrack table of a family and deletes the flows
+/// addressed to given endpoints, each by its exact original tuple. One dump serves a whole batch of endpoints.
+/// Not thread-safe; one caller at a time.
+/// </summary>
+public sealed partial class ConntrackTable : IFlowTable, IDisposable
+{
+    private const int AfNetlink = 16;
+    private const int SockRaw = 3;
+    private const int SockCloexec = 0x80000;
+    private const int NetlinkNetfilter = 12;
+    private const ushort MsgGet = (1 << 8) | 1;     // NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET
+    private const ushort MsgDelete = (1 << 8) | 2;  // IPCTNL_MSG_CT_DELETE
+    private const ushort NlmsgError = 2;
+    private const ushort NlmsgDone = 3;
+    private const ushort FlagRequest = 0x1;
+    private const ushort FlagAck = 0x4;
+    private const ushort FlagDump = 0x300;
+    private const ushort CtaTupleOrig = 1;
+    private const ushort CtaTupleReply = 2;
+    private const ushort CtaTupleIp = 1;
+    private const ushort CtaTupleProto = 2;
+    private const ushort CtaIpV4Dst = 2;
+    private const ushort CtaIpV6Dst = 4;
+    private const ushort CtaProtoNum = 1;
+    private const ushort CtaProtoDstPort = 3;
+    private const int HeaderLength = 16;
+
+    private readonly Socket _socket;
+    private readonly byte[] _buffer = new byte[1 << 16];
+    private uint _sequence;
+
+    public ConntrackTable()
+    {
+        int fd = NativeSocket(AfNetlink, SockRaw | SockCloexec, NetlinkNetfilter);
+        if (fd < 0)
+        {
+            throw new SocketException(Marshal.GetLastPInvokeError());
+        }
+
+        _socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true)) { ReceiveTimeout = 2000 };
+    }
+
+    public int EndFlows(IReadOnlyCollection<FlowEndpoint> endpoints)
+    {
+        int ended = 0;
+        foreach (var family in endpoints.GroupBy(e => e.Address.AddressFamily))
+        {
+            var wanted = family.Select(e => (e.Address, (byte)e.Protocol, e.Port)).ToHashSet();
+            foreach (byte[] tuple in Matching(family.Key == AddressFamily.InterNetwork ? (byte)2 : (byte)10, wanted))
+            {
+                ended += Delete(family.Key == AddressFamily.InterNetwork ? (byte)2 : (byte)10, tuple) ? 1 : 0;
+            }
+        }
+
+        return ended;
+    }
+
+    public void Dispose() => _socket.Dispose();
+
+    /// <summary>The CTA_TUPLE_ORIG attributes (as received) of the flows whose original or reply destination is wanted.</summary>
+    private List<byte[]> Matching(byte family, HashSet<(IPAddress, byte, ushort)> wanted)
+    {
+        var found = new List<byte[]>();
+        Send(MsgGet, FlagRequest | FlagDump, family, []);
+        while (true)
+        {
+            int received = _socket.Receive(_buffer);
+            for (int at = 0; at + HeaderLength <= received;)
+            {
+                int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(at));
+                ushort type = BinaryPrimitives.ReadUInt16LittleEndian(_buffer.AsSpan(at + 4));
+                if (length < HeaderLength || at + length > received)
+                {
+                    return found;
+                }
+
+                if (type is NlmsgDone or NlmsgError)
+                {
+                    return found;
+                }
+
+                ReadOnlySpan<byte> attributes = _buffer.AsSpan(at + HeaderLength + 4, length - HeaderLength - 4);
+                byte[]? orig = null;
+                bool match = false;
+                foreach (var (attrType, payload, whole) in Attributes(attributes))
+                {
+                    if (attrType is CtaTupleOrig or CtaTupleReply)
+                    {
+                        match |= Destination(payload) is { } destination && wanted.Contains(destination);
+                        if (attrType == CtaTupleOrig)
+                        {
+                            orig = whole.ToArray();
+                        }
+                    }
+                }
+
+                if (match && orig is not null)
+                {
+                    found.Add(orig);
+                }
+
+                at += Align(length);
+            }
+        }
+    }
+
+    private bool Delete(byte family, byte[] tuple)
+    {
+        Send(MsgDelete, FlagRequest | FlagAck, family, tuple);
+        int received = _socket.Receive(_buffer);
+        if (received < HeaderLength + 4 || BinaryPrimitives.ReadUInt16LittleEndian(_buffer.AsSpan(4)) != NlmsgError)
+        {
+            return false;
+        }
+
+        // An acknowledgement is an error message with error 0; ENOENT means the flow ended by itself meanwhile.
+        return BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(HeaderLength)) == 0;
+    }
+
+    /// <summary>The destination (address, protocol, port) of a tuple attribute's payload.</summary>
+    private static (IPAddress, byte, ushort)? Destination(ReadOnlySpan<byte> tuple)
+    {
+        IPAddress? address = null;
+        byte protocol = 0;
+        ushort port = 0;
+        foreach (var (type, payload, _) in Attributes(tuple))
+        {
+            if (type == CtaTupleIp)
+            {
+                foreach (var (ipType, ip, _) in Attributes(payload))
+                {
+                    if ((ipType == CtaIpV4Dst && ip.Length == 4) || (ipType == CtaIpV6Dst && ip.Length == 16))
+                    {
+                        address = new IPAddress(ip);
+                    }
+                }
+            }
+            else if (type == CtaTupleProto)
+            {
+                foreach (var (protoType, value, _) in Attributes(payload))
+                {
+                    if (protoType == CtaProtoNum && value.Length >= 1)
+                    {
+                        protocol = value[0];
+                    }
+                    else if (protoType == CtaProtoDstPort && value.Length >= 2)
+                    {
+                        port = BinaryPrimitives.ReadUInt16BigEndian(value);
+                    }
+                }
+            }
+        }
+
+        return address is null ? null : (address, protocol, port);
+    }
+
+    /// <summary>The netlink attributes of a buffer: type (nested and byte-order flags masked off), payload, and the whole attribute.</summary>
+    private static List<(ushort Type, byte[] Payload, byte[] Whole)> Attributes(ReadOnlySpan<byte> buffer)
+    {
+        var list = new List<(ushort, byte[], byte[])>();
+        for (int at = 0; at + 4 <= buffer.Length;)
+        {
+            ushort length = BinaryPrimitives.ReadUInt16LittleEndian(buffer[at..]);
+            ushort type = (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(buffer[(at + 2)..]) & 0x3FFF);
+            if (length < 4 || at + length > buffer.Length)
+            {
+                break;
+            }
+
+            list.Add((type, buffer.Slice(at + 4, length - 4).ToArray(), buffer.Slice(at, length).ToArray()));
+            at += Align(length);
+        }
+
+        return list;
+    }
+
+    private void Send(ushort type, ushort flags, byte family, byte[] attributes)
+    {
+        byte[] message = new byte[HeaderLength + 4 + Align(attributes.Length)];
+        BinaryPrimitives.WriteUInt32LittleEndian(message, (uint)message.Length);
+        BinaryPrimitives.WriteUInt16LittleEndian(message.AsSpan(4), type);
+        BinaryPrimitives.WriteUInt16LittleEndian(message.AsSpan(6), flags);
+        BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(8), ++_sequence);
+        message[HeaderLength] = family; // nfgenmsg: family, version 0, res_id 0
+        attributes.CopyTo(message, HeaderLength + 4);
+        _socket.Send(message);
+    }
+
+    private static int Align(int length) => (length + 3) & ~3;
+
+    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
+    private static partial int NativeSocket(int domain, int type, int protocol);
+}
