@@ -105,6 +105,13 @@ public static partial class ConfigFile
                     "listen" => f.ValueKind == JsonValueKind.Null ? s with { AdminListen = null } : String(f, fp, errors) is { } listen ? s with { AdminListen = listen } : s,
                     _ => Unknown(s, errors, fp),
                 });
+            case "helpers":
+                return Section(v, path, s, errors, (name, f, fp, s) => name switch
+                {
+                    "sip" => Bool(f, fp, errors) is { } sip ? s with { SipHelper = sip } : s,
+                    "sipPorts" => s with { SipPorts = [.. Array(f, fp, errors).Select((e, i) => Integer(e, $"{fp}[{i}]", 1, 65535, errors)).OfType<long>().Select(p => (ushort)p)] },
+                    _ => Unknown(s, errors, fp),
+                });
             case "upnp":
                 return Section(v, path, s, errors, (name, f, fp, s) => name switch
                 {

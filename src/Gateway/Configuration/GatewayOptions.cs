@@ -13,7 +13,8 @@ public sealed record GatewayOptions(
     IReadOnlySet<ushort> ReservedPorts,
     System.Net.IPEndPoint? AdminEndpoint = null)
 {
-    public FirewallOptions Firewall => new(Settings.TableName, Settings.FirewallMode, WanInterface, [.. LanInterfaces.Select(l => l.Name)], Settings.FirewallMark, Settings.Hairpin, Settings.PreservePorts);
+    public FirewallOptions Firewall => new(Settings.TableName, Settings.FirewallMode, WanInterface, [.. LanInterfaces.Select(l => l.Name)], Settings.FirewallMark, Settings.Hairpin, Settings.PreservePorts,
+        Settings.SipHelper ? Settings.SipPorts : null);
 
     public LeaseTableOptions LeaseTable => new(Settings.MaxLifetimeSeconds, Settings.MaxLeasesPerClient, Settings.SecureMode, ReservedPorts);
 }

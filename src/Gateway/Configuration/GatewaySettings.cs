@@ -33,6 +33,11 @@ public sealed record GatewaySettings
     /// <summary>End the conntrack flows of a mapping when its lease is deleted or runs out.</summary>
     public bool EndFlows { get; init; } = true;
 
+    /// <summary>The kernel's SIP helper (rewriting Via, Contact and SDP, and expecting the media) on these ports.</summary>
+    public bool SipHelper { get; init; } = true;
+
+    public IReadOnlyList<ushort> SipPorts { get; init; } = [5060];
+
     public bool PcpEnabled { get; init; } = true;
 
     /// <summary>PCP THIRD_PARTY: off by default; when on, LAN hosts may map for other LAN hosts.</summary>

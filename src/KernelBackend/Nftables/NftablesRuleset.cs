@@ -60,6 +60,26 @@ public static class NftablesRuleset
             : string.Empty;
         string hairpinOut = hairpin ? $"    iifname {lans} oifname {lans} ct status dnat masquerade\n" : string.Empty;
 
+        // SIP: the kernel's helper rewrites Via, Contact and SDP through NAT and expects the media flows. Modern
+        // kernels assign helpers only when told: LAN-to-WAN calls, and calls that come in through a mapping.
+        string helpers = string.Empty;
+        if (options.SipPorts is { Count: > 0 } sip && lans.Length > 0)
+        {
+            string ports = "{ " + string.Join(", ", sip.Distinct()) + " }";
+            helpers = $$"""
+                  ct helper sip-udp { type "sip" protocol udp; l3proto ip; }
+                  ct helper sip-tcp { type "sip" protocol tcp; l3proto ip; }
+                  chain helpers {
+                    type filter hook prerouting priority filter; policy accept;
+                    iifname {{lans}} udp dport {{ports}} ct helper set "sip-udp"
+                    iifname {{lans}} tcp dport {{ports}} ct helper set "sip-tcp"
+                    iifname {{wan}} ct status dnat udp dport {{ports}} ct helper set "sip-udp"
+                    iifname {{wan}} ct status dnat tcp dport {{ports}} ct helper set "sip-tcp"
+                  }
+
+                """;
+        }
+
         // Port preservation: after PEER mappings (more specific), a mapped host's outbound traffic takes its mapping's external port.
         string preserve = options.PreservePorts
             ? $"    oifname {wan} meta l4proto {{ tcp, udp }} snat ip to ip saddr . meta l4proto . th sport map @{OutboundMap}\n"
@@ -95,7 +115,7 @@ public static class NftablesRuleset
         bool standalone = options.Mode == FirewallMode.Standalone;
         string admit = standalone ? "accept" : string.Create(CultureInfo.InvariantCulture, $"meta mark set meta mark | 0x{options.Mark:x8} return");
         text.Append(CultureInfo.InvariantCulture, $$"""
-              chain forward {
+            {{helpers}}  chain forward {
                 type filter hook forward priority {{(standalone ? "filter" : "filter - 1")}}; policy accept;
                 iifname {{wan}} jump wan_in
               }
