@@ -16,7 +16,7 @@ public sealed partial class AdminService
 {
     private const string Json = "application/json; charset=utf-8";
 
-    private async Task HandleAsync(HttpContext context)
+    protected override async Task HandleAsync(HttpContext context)
     {
         HttpRequest request = context.Request;
         HttpResponse response = context.Response;

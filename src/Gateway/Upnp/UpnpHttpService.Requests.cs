@@ -13,7 +13,7 @@ public sealed partial class UpnpHttpService
 {
     private const string XmlContentType = "text/xml; charset=\"utf-8\"";
 
-    private async Task HandleAsync(HttpContext context)
+    protected override async Task HandleAsync(HttpContext context)
     {
         try
         {

@@ -1,14 +1,11 @@
 using System.Net;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PortMapper.Gateway.Admin;
 using PortMapper.Gateway.Configuration;
+using PortMapper.Gateway.Hosting;
 using PortMapper.Gateway.Logging;
 using PortMapper.Gateway.Network;
 
@@ -19,7 +16,7 @@ namespace PortMapper.Gateway.Upnp;
 /// Each connection must come from a host on the LAN it arrived on, and a source may hold only so many at once;
 /// request size, header size and idle time are capped.
 /// </summary>
-public sealed partial class UpnpHttpService : IHostedService, IAsyncDisposable
+public sealed partial class UpnpHttpService : KestrelService
 {
     /// <summary>The largest control request body accepted (bytes).</summary>
     public const int MaxBodyBytes = 16 * 1024;
@@ -28,11 +25,10 @@ public sealed partial class UpnpHttpService : IHostedService, IAsyncDisposable
     private readonly UpnpControl _control;
     private readonly UpnpDevices _devices;
     private readonly GenaService _gena;
-    private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly ConnectionLimiter _connections;
     private readonly GatewayMetrics _metrics;
-    private WebApplication? _app;
+    private List<(LanInterface Lan, InterfaceAddress Address)> _endpoints = [];
 
     public UpnpHttpService(
         GatewayOptions options,
@@ -42,70 +38,46 @@ public sealed partial class UpnpHttpService : IHostedService, IAsyncDisposable
         ILoggerFactory loggerFactory,
         ILogger<UpnpHttpService> logger,
         GatewayMetrics metrics)
+        : base(loggerFactory)
     {
         _metrics = metrics;
         _options = options;
         _control = control;
         _devices = devices;
         _gena = gena;
-        _loggerFactory = loggerFactory;
         _logger = logger;
         _connections = new ConnectionLimiter(options.Settings.UpnpMaxConnectionsPerHost);
     }
 
     private int Port => _options.Settings.UpnpHttpPort;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        List<(LanInterface Lan, InterfaceAddress Address)> endpoints = [.. _options.LanInterfaces.SelectMany(lan => ListenAddresses(lan).Select(a => (lan, a)))];
-        WebApplicationBuilder builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "portmapper" });
-        builder.Services.AddSingleton(_loggerFactory);
-        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
-        builder.WebHost.UseKestrelCore();
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = MaxBodyBytes;
-            k.Limits.MaxRequestHeadersTotalSize = 8 * 1024;
-            k.Limits.MaxRequestHeaderCount = 32;
-            k.Limits.MaxRequestLineSize = 2 * 1024;
-            k.Limits.MaxConcurrentConnections = 1024;
-            k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(30);
-            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(5);
-            k.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 256, gracePeriod: TimeSpan.FromSeconds(5));
-            foreach (var (lan, address) in endpoints)
-            {
-                k.Listen(address.Address, Port, listen =>
-                {
-                    listen.Protocols = HttpProtocols.Http1;
-                    listen.Use(next => connection => AdmitAsync(connection, next, lan));
-                });
-            }
-        });
-
-        WebApplication app = builder.Build();
-        app.Run(HandleAsync);
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        _app = app;
-        foreach (var (lan, address) in endpoints)
+        _endpoints = [.. _options.LanInterfaces.SelectMany(lan => ListenAddresses(lan).Select(a => (lan, a)))];
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var (lan, address) in _endpoints)
         {
             Log.UpnpListening(_logger, lan.Name, new IPEndPoint(address.Address, Port).ToString());
         }
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    protected override void ConfigureKestrel(KestrelServerOptions k)
     {
-        if (_app is not null)
+        k.Limits.MaxRequestBodySize = MaxBodyBytes;
+        k.Limits.MaxRequestHeadersTotalSize = 8 * 1024;
+        k.Limits.MaxRequestHeaderCount = 32;
+        k.Limits.MaxRequestLineSize = 2 * 1024;
+        k.Limits.MaxConcurrentConnections = 1024;
+        k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(30);
+        k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(5);
+        k.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 256, gracePeriod: TimeSpan.FromSeconds(5));
+        foreach (var (lan, address) in _endpoints)
         {
-            await _app.StopAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync().ConfigureAwait(false);
+            k.Listen(address.Address, Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                listen.Use(next => connection => AdmitAsync(connection, next, lan));
+            });
         }
     }
 

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 
 namespace PortMapper.KernelBackend.Netlink;
 
@@ -10,11 +9,8 @@ namespace PortMapper.KernelBackend.Netlink;
 /// addressed to given endpoints, each by its exact original tuple. One dump serves a whole batch of endpoints.
 /// Not thread-safe; one caller at a time.
 /// </summary>
-public sealed partial class ConntrackTable : IFlowTable, IDisposable
+public sealed class ConntrackTable : IFlowTable, IDisposable
 {
-    private const int AfNetlink = 16;
-    private const int SockRaw = 3;
-    private const int SockCloexec = 0x80000;
     private const int NetlinkNetfilter = 12;
     private const ushort MsgGet = (1 << 8) | 1;     // NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET
     private const ushort MsgDelete = (1 << 8) | 2;  // IPCTNL_MSG_CT_DELETE
@@ -39,13 +35,8 @@ public sealed partial class ConntrackTable : IFlowTable, IDisposable
 
     public ConntrackTable()
     {
-        int fd = NativeSocket(AfNetlink, SockRaw | SockCloexec, NetlinkNetfilter);
-        if (fd < 0)
-        {
-            throw new SocketException(Marshal.GetLastPInvokeError());
-        }
-
-        _socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true)) { ReceiveTimeout = 2000 };
+        _socket = NetlinkSocket.Open(NetlinkNetfilter, 0);
+        _socket.ReceiveTimeout = 2000;
     }
 
     public int EndFlows(IReadOnlyCollection<FlowEndpoint> endpoints)
@@ -195,7 +186,4 @@ public sealed partial class ConntrackTable : IFlowTable, IDisposable
     }
 
     private static int Align(int length) => (length + 3) & ~3;
-
-    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
-    private static partial int NativeSocket(int domain, int type, int protocol);
 }
