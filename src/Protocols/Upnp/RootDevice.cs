@@ -9,8 +9,6 @@ public sealed record RootDevice(int IgdVersion, string DescriptionPath, DeviceNo
 {
     public IEnumerable<DeviceNode> Devices => Device.SelfAndDescendants;
 
-    public IEnumerable<ServiceDefinition> Services => Devices.SelectMany(d => d.Services);
-
     /// <summary>
     /// The gateway's two root devices. Their UDNs derive from one persistent UUID (its last octet numbers the
     /// devices), so they stay the same across restarts and never collide with each other.

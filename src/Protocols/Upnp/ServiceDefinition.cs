@@ -30,8 +30,6 @@ public sealed partial record ServiceDefinition(
 
     public IEnumerable<StateVariable> EventedVariables => Variables.Where(v => v.SendEvents);
 
-    public static ServiceDefinition Get(UpnpServiceKind kind) => All.First(s => s.Kind == kind);
-
     private static ActionArgument In(string name, string variable) => new(name, true, variable);
 
     private static ActionArgument Out(string name, string variable) => new(name, false, variable);

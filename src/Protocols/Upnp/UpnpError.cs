@@ -10,6 +10,4 @@ public readonly record struct UpnpError(UpnpErrorCode Code, string Description)
     public static UpnpError NotAuthorized { get; } = new(UpnpErrorCode.ActionNotAuthorized, "Action not authorized");
 
     public static UpnpError ActionFailed { get; } = new(UpnpErrorCode.ActionFailed, "Action Failed");
-
-    public static UpnpError Of(UpnpErrorCode code, string description) => new(code, description);
 }
