@@ -12,28 +12,35 @@ public static class SipCall
 {
     public sealed record Result(int CallerExit, string CalleeLog, int MediaIntoLan, int MediaOutOfGateway, string Output);
 
-    public static async Task<Result> RunAsync(GatewayLab lab)
+    /// <summary>
+    /// One call with media. Outbound: the LAN host calls the WAN host. Inbound: the WAN host calls the LAN host's
+    /// mapped SIP port (the caller must have mapped UDP 5060 first). The log is the WAN side's message trace.
+    /// </summary>
+    public static async Task<Result> RunAsync(GatewayLab lab, bool inbound = false)
     {
         string dir = Path.Combine(Path.GetTempPath(), lab.Prefix + "sip");
         Directory.CreateDirectory(dir);
         string scenarios = Path.Combine(Repository.Root, "conformance", "sip");
+        (string Ns, string Address) lan = (lab.Lan1, "192.168.77.10"), wan = (lab.Wan, "203.0.113.2");
+        var (calleeSide, callerSide) = inbound ? (lan, wan) : (wan, lan);
+        string target = inbound ? "203.0.113.1:5060" : "203.0.113.2:5060";
         try
         {
             // Count the media each way where it arrives: into the LAN host, and out of the gateway at the WAN host.
             using Process intoLan = Start(dir, "ip", "netns", "exec", lab.Lan1, "timeout", "14", "tcpdump", "-i", "eth0", "-nn", "-q", "-l", "-c", "40", "udp and src host 203.0.113.2 and dst port 6000");
             using Process outOfGateway = Start(dir, "ip", "netns", "exec", lab.Wan, "timeout", "14", "tcpdump", "-i", "eth0", "-nn", "-q", "-l", "-c", "40", "udp and src host 203.0.113.1 and dst port 6000");
-            using Process callee = Start(dir, "ip", "netns", "exec", lab.Wan, "timeout", "25", "sipp", "-sf", Path.Combine(scenarios, "uas.xml"),
-                "-i", "203.0.113.2", "-p", "5060", "-mi", "203.0.113.2", "-mp", "6000", "-m", "1", "-trace_msg", "-nostdin");
+            using Process callee = Start(dir, ["ip", "netns", "exec", calleeSide.Ns, "timeout", "25", "sipp", "-sf", Path.Combine(scenarios, "uas.xml"),
+                "-i", calleeSide.Address, "-p", "5060", "-mi", calleeSide.Address, "-mp", "6000", "-m", "1", "-nostdin", .. inbound ? Array.Empty<string>() : ["-trace_msg"]]);
             await Task.Delay(1500);
-            using Process caller = Start(dir, "ip", "netns", "exec", lab.Lan1, "timeout", "25", "sipp", "-sf", Path.Combine(scenarios, "uac.xml"), "203.0.113.2:5060",
-                "-i", "192.168.77.10", "-p", "5060", "-mi", "192.168.77.10", "-mp", "6000", "-m", "1", "-nostdin");
+            using Process caller = Start(dir, ["ip", "netns", "exec", callerSide.Ns, "timeout", "25", "sipp", "-sf", Path.Combine(scenarios, "uac.xml"), target,
+                "-i", callerSide.Address, "-p", "5060", "-mi", callerSide.Address, "-mp", "6000", "-m", "1", "-nostdin", .. inbound ? ["-trace_msg"] : Array.Empty<string>()]);
             await caller.WaitForExitAsync();
             await callee.WaitForExitAsync();
-            string lan = await intoLan.StandardOutput.ReadToEndAsync();
-            string wan = await outOfGateway.StandardOutput.ReadToEndAsync();
+            string lanCount = await intoLan.StandardOutput.ReadToEndAsync();
+            string wanCount = await outOfGateway.StandardOutput.ReadToEndAsync();
             await Task.WhenAll(intoLan.WaitForExitAsync(), outOfGateway.WaitForExitAsync());
             string log = Directory.GetFiles(dir, "*_messages.log").Select(File.ReadAllText).FirstOrDefault() ?? string.Empty;
-            return new Result(caller.ExitCode, log, Lines(lan), Lines(wan), await caller.StandardOutput.ReadToEndAsync() + await caller.StandardError.ReadToEndAsync());
+            return new Result(caller.ExitCode, log, Lines(lanCount), Lines(wanCount), await caller.StandardOutput.ReadToEndAsync() + await caller.StandardError.ReadToEndAsync());
         }
         finally
         {
@@ -43,15 +50,15 @@ public static class SipCall
 
     private static int Lines(string text) => text.Split('\n').Count(l => l.Contains(" > ", StringComparison.Ordinal));
 
-    private static Process Start(string directory, string file, params string[] args)
+    private static Process Start(string directory, params string[] command)
     {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in args)
+        var start = new ProcessStartInfo(command[0]) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in command[1..])
         {
             start.ArgumentList.Add(arg);
         }
 
-        return Process.Start(start) ?? throw new InvalidOperationException("cannot start " + file);
+        return Process.Start(start) ?? throw new InvalidOperationException("cannot start " + command[0]);
     }
 }
 
@@ -76,6 +83,26 @@ public class SipHelperTests : IClassFixture<GatewayLab>
             || l.StartsWith("c=", StringComparison.Ordinal)) && l.Contains("192.168.77.10", StringComparison.Ordinal));
         Assert.True(call.MediaOutOfGateway >= 20, $"{call.MediaOutOfGateway} RTP packets reached the WAN host");
         Assert.True(call.MediaIntoLan >= 20, $"{call.MediaIntoLan} RTP packets reached the LAN host");
+    }
+
+    [Fact]
+    public async Task Call_FromWanThroughAMapping_IsRewrittenAndMediaFlowsBothWays()
+    {
+        // A VoIP phone that mapped its SIP port, as phones do with NAT-PMP or UPnP.
+        Assert.Equal(5060, (await _lab.NatPmpcAsync(_lab.Lan1, 5060, 5060, "udp", 600)).PublicPort);
+        try
+        {
+            SipCall.Result call = await SipCall.RunAsync(_lab, inbound: true);
+            Assert.True(call.CallerExit == 0, call.Output);
+            Assert.Contains("Contact: <sip:callee@203.0.113.1:5060;transport=UDP>", call.CalleeLog, StringComparison.Ordinal);
+            Assert.Contains("c=IN IP4 203.0.113.1", call.CalleeLog, StringComparison.Ordinal);
+            Assert.True(call.MediaOutOfGateway >= 20, $"{call.MediaOutOfGateway} RTP packets reached the WAN host");
+            Assert.True(call.MediaIntoLan >= 20, $"{call.MediaIntoLan} RTP packets reached the LAN host");
+        }
+        finally
+        {
+            await _lab.NatPmpcAsync(_lab.Lan1, 5060, 5060, "udp", 0);
+        }
     }
 }
 

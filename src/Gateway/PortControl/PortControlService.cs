@@ -28,6 +28,7 @@ public sealed partial class PortControlService : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly GatewayMetrics _metrics;
+    private readonly List<LanSocket> _sockets = [];
 
     public PortControlService(
         GatewayOptions options,
@@ -47,40 +48,63 @@ public sealed partial class PortControlService : BackgroundService
         _logger = logger;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Binds every socket before the host reports itself started (READY=1): since .NET 10 the whole of
+    /// <see cref="ExecuteAsync"/> runs in the background, so binding there would race the readiness signal.
+    /// </summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
-        var sockets = new List<LanSocket>();
         try
         {
             foreach (var lan in _options.LanInterfaces)
             {
                 foreach (var address in lan.IPv4)
                 {
-                    sockets.Add(new LanSocket(lan, address.Address, NatPmpCodec.ServerPort));
+                    _sockets.Add(new LanSocket(lan, address.Address, NatPmpCodec.ServerPort));
                 }
 
                 if (_options.Settings.PcpEnabled && lan.HasIPv6)
                 {
-                    sockets.Add(new LanSocket(lan, IPAddress.IPv6Any, NatPmpCodec.ServerPort));
+                    _sockets.Add(new LanSocket(lan, IPAddress.IPv6Any, NatPmpCodec.ServerPort));
                 }
             }
+        }
+        catch
+        {
+            DisposeSockets();
+            throw;
+        }
 
-            foreach (LanSocket socket in sockets)
-            {
-                Log.PortControlListening(_logger, socket.Lan.Name, socket.Address, NatPmpCodec.ServerPort, Protocols);
-            }
+        foreach (LanSocket socket in _sockets)
+        {
+            Log.PortControlListening(_logger, socket.Lan.Name, socket.Address, NatPmpCodec.ServerPort, Protocols);
+        }
 
-            var loops = sockets.Select(s => ReceiveLoopAsync(s, stoppingToken)).ToList();
-            loops.Add(AnnounceLoopAsync(sockets, stoppingToken));
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            var loops = _sockets.Select(s => ReceiveLoopAsync(s, stoppingToken)).ToList();
+            loops.Add(AnnounceLoopAsync(_sockets, stoppingToken));
             await Task.WhenAll(loops).ConfigureAwait(false);
         }
         finally
         {
-            foreach (LanSocket socket in sockets)
-            {
-                socket.Dispose();
-            }
+            DisposeSockets();
         }
+    }
+
+    private void DisposeSockets()
+    {
+        foreach (LanSocket socket in _sockets)
+        {
+            socket.Dispose();
+        }
+
+        _sockets.Clear();
     }
 
     private string Protocols => (_options.Settings.NatPmpEnabled, _options.Settings.PcpEnabled) switch

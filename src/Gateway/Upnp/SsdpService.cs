@@ -31,6 +31,7 @@ public sealed partial class SsdpService : BackgroundService
     private readonly Lock _lock = new();
     private readonly PriorityQueue<ScheduledAnswer, DateTimeOffset> _pending = new();
     private readonly SemaphoreSlim _wake = new(0);
+    private readonly List<SsdpSocket> _sockets = [];
 
     public SsdpService(GatewayOptions options, UpnpDevices devices, TimeProvider time, ILogger<SsdpService> logger, GatewayMetrics metrics)
     {
@@ -41,9 +42,9 @@ public sealed partial class SsdpService : BackgroundService
         _logger = logger;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Binds every socket before the host reports itself started (READY=1), not in the background.</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
-        var sockets = new List<SsdpSocket>();
         try
         {
             foreach (LanInterface lan in _options.LanInterfaces)
@@ -51,23 +52,43 @@ public sealed partial class SsdpService : BackgroundService
                 // IPv4, and IPv6 (ff02::c) where the LAN has a global address to offer the descriptions at.
                 foreach (IPAddress address in new[] { lan.IPv4.FirstOrDefault().Address, lan.GlobalIPv6.FirstOrDefault().Address }.OfType<IPAddress>())
                 {
-                    sockets.Add(new SsdpSocket(lan, address));
+                    _sockets.Add(new SsdpSocket(lan, address));
                     Log.SsdpListening(_logger, lan.Name, address, _options.Settings.UpnpNotifyIntervalSeconds);
                 }
             }
+        }
+        catch
+        {
+            foreach (SsdpSocket socket in _sockets)
+            {
+                socket.Dispose();
+            }
 
-            var loops = sockets.Select(s => ReceiveLoopAsync(s, stoppingToken)).ToList();
+            _sockets.Clear();
+            throw;
+        }
+
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            var loops = _sockets.Select(s => ReceiveLoopAsync(s, stoppingToken)).ToList();
             loops.Add(AnswerLoopAsync(stoppingToken));
-            loops.Add(AnnounceLoopAsync(sockets, stoppingToken));
+            loops.Add(AnnounceLoopAsync(_sockets, stoppingToken));
             await Task.WhenAll(loops).ConfigureAwait(false);
         }
         finally
         {
-            foreach (SsdpSocket socket in sockets)
+            foreach (SsdpSocket socket in _sockets)
             {
                 SendAll(socket, SsdpAdvertisements().Select(t => SsdpCodec.ByeBye(t, _devices.Identity, socket.IsIPv6)));
                 socket.Dispose();
             }
+
+            _sockets.Clear();
         }
     }
 
