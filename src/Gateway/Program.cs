@@ -198,9 +198,19 @@ public static class Program
             return BadConfiguration;
         }
 
+        if (options.Settings.RtspHelper)
+        {
+            options = options with { KernelHasRtspHelper = KernelBackend.Nftables.NftablesBackend.KernelHasHelper("rtsp") };
+        }
+
         await using Serilog.Core.Logger logger = Hosting.Logging.Create(options.Settings.LogLevel);
         try
         {
+            if (options.RtspHelper == KernelBackend.RtspHelperMode.Kernel)
+            {
+                logger.Information("RTSP helper: the kernel's rtsp conntrack helper on control ports {Ports}", string.Join(", ", options.Settings.RtspPorts));
+            }
+
             using IHost host = GatewayHost.Build(options, inventory, logger, reload);
             List<BackgroundService> services = [.. host.Services.GetServices<IHostedService>().OfType<BackgroundService>()];
             host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(

@@ -4,6 +4,8 @@ namespace PortMapper.KernelBackend;
 /// <param name="Hairpin">LAN hosts reach mappings through the external address (NAT loopback).</param>
 /// <param name="PreservePorts">Traffic from a mapping's internal endpoint leaves with the mapping's external port.</param>
 /// <param name="SipPorts">Ports whose flows get the kernel's SIP helper (null or empty: none).</param>
+/// <param name="Rtsp">How RTSP media gets in: not at all, the kernel's helper, or the daemon's observer (NFLOG group <paramref name="RtspLogGroup"/>).</param>
+/// <param name="RtspPorts">The RTSP servers' control ports (LAN clients connect to them).</param>
 public sealed record FirewallOptions(
     string TableName,
     FirewallMode Mode,
@@ -12,4 +14,17 @@ public sealed record FirewallOptions(
     uint Mark = NftablesMark.Default,
     bool Hairpin = true,
     bool PreservePorts = true,
-    IReadOnlyList<ushort>? SipPorts = null);
+    IReadOnlyList<ushort>? SipPorts = null,
+    RtspHelperMode Rtsp = RtspHelperMode.Off,
+    IReadOnlyList<ushort>? RtspPorts = null,
+    ushort RtspLogGroup = FirewallOptions.DefaultRtspLogGroup)
+{
+    public const ushort DefaultRtspLogGroup = 554;
+
+    /// <summary>The NFLOG prefixes of the observer's rules: control traffic from the client, and from the server.</summary>
+    public const string RtspFromClientPrefix = "pm-rtsp-c";
+
+    public const string RtspFromServerPrefix = "pm-rtsp-s";
+
+    public bool ObservesRtsp => Rtsp == RtspHelperMode.Observer && RtspPorts is { Count: > 0 } && LanInterfaces.Count > 0;
+}

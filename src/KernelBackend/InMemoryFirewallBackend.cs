@@ -7,11 +7,12 @@ namespace PortMapper.KernelBackend;
 /// present mapping or removing an absent one fails the batch, and entries lapse when their timeout runs out.
 /// For unit tests and dry runs.
 /// </summary>
-public sealed class InMemoryFirewallBackend : IFirewallBackend
+public sealed class InMemoryFirewallBackend : IFirewallBackend, IMediaFirewall
 {
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
     private readonly Dictionary<long, (PortMapping Mapping, DateTimeOffset? Expires)> _entries = [];
+    private readonly Dictionary<MediaOpening, DateTimeOffset> _media = [];
     private bool _intact;
 
     public InMemoryFirewallBackend(TimeProvider time)
@@ -115,6 +116,44 @@ public sealed class InMemoryFirewallBackend : IFirewallBackend
                 _entries.Add(pair.Key, pair.Value);
             }
 
+        }
+    }
+
+    /// <summary>The media ports open now.</summary>
+    public IReadOnlyList<MediaOpening> Media
+    {
+        get
+        {
+            lock (_lock)
+            {
+                DateTimeOffset now = _time.GetUtcNow();
+                return [.. _media.Where(m => m.Value > now).Select(m => m.Key)];
+            }
+        }
+    }
+
+    public int OpenMediaCount => Media.Count;
+
+    public void OpenMedia(IReadOnlyCollection<MediaOpening> openings, TimeSpan timeout)
+    {
+        lock (_lock)
+        {
+            DateTimeOffset expires = _time.GetUtcNow() + timeout;
+            foreach (MediaOpening m in openings)
+            {
+                _media[m] = expires;
+            }
+        }
+    }
+
+    public void CloseMedia(IReadOnlyCollection<MediaOpening> openings)
+    {
+        lock (_lock)
+        {
+            foreach (MediaOpening m in openings)
+            {
+                _media.Remove(m);
+            }
         }
     }
 

@@ -77,3 +77,65 @@ public class NftablesRulesetTests
             NftablesRuleset.ForwardKeys(filtered));
     }
 }
+
+public class NftablesRulesetRtspTests
+{
+    private static readonly FirewallOptions s_observer = new("portmapper", FirewallMode.Standalone, "wan0", ["br-lan"], Rtsp: RtspHelperMode.Observer, RtspPorts: [554, 8554]);
+    private static readonly MediaOpening s_media = new(IPAddress.Parse("203.0.113.2"), IPAddress.Parse("192.168.77.10"), 5000);
+
+    [Fact]
+    public void Build_Observer_LogsBothDirectionsOfControlConnectionsAndTranslatesMediaFirst()
+    {
+        string text = NftablesRuleset.Build(s_observer, IPAddress.Parse("203.0.113.1"), [], [], media: [(s_media, TimeSpan.FromSeconds(120))]);
+        Assert.Contains("iifname { \"br-lan\" } oifname \"wan0\" tcp dport { 554, 8554 } log prefix \"pm-rtsp-c\" group 554\n", text, StringComparison.Ordinal);
+        Assert.Contains("iifname \"wan0\" oifname { \"br-lan\" } tcp sport { 554, 8554 } log prefix \"pm-rtsp-s\" group 554\n", text, StringComparison.Ordinal);
+
+        // Media from that server to that port only, ahead of the port mappings, which may use the same external port.
+        int media = text.IndexOf("meta l4proto udp dnat ip to ip saddr . udp dport map @media4", StringComparison.Ordinal);
+        int mappings = text.IndexOf("dnat ip to meta l4proto . th dport map @nat4", StringComparison.Ordinal);
+        Assert.InRange(media, 0, mappings);
+        Assert.Contains("ct mark & 0x10000000 == 0x10000000 accept\n", text, StringComparison.Ordinal);
+        Assert.Contains("ip saddr . ip daddr . udp dport @mediafwd4 ct mark set ct mark | 0x10000000 accept\n", text, StringComparison.Ordinal);
+        Assert.Contains("add element inet portmapper mediafwd4 { 203.0.113.2 . 192.168.77.10 . 5000 timeout 120000ms }\n", text, StringComparison.Ordinal);
+        Assert.Contains("add element inet portmapper media4 { 203.0.113.2 . 5000 timeout 120000ms : 192.168.77.10 . 5000 }\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("rtsp-tcp", text, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(RtspHelperMode.Off)]
+    [InlineData(RtspHelperMode.Kernel)]
+    public void Build_WithoutObserver_HasNoLogRulesAndNoMarkAccept(RtspHelperMode mode)
+    {
+        string text = NftablesRuleset.Build(s_observer with { Rtsp = mode }, null, [], []);
+        Assert.DoesNotContain("log prefix", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("ct mark", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("@media4", text, StringComparison.Ordinal);
+        Assert.Equal(mode == RtspHelperMode.Kernel, text.Contains("iifname { \"br-lan\" } tcp dport { 554, 8554 } ct helper set \"rtsp-tcp\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Build_IntegrateObserver_MarksMediaPacketsForTheHostFirewall()
+    {
+        string text = NftablesRuleset.Build(s_observer with { Mode = FirewallMode.Integrate, Mark = 0x20 }, null, [], []);
+        Assert.Contains("ct mark & 0x00000020 == 0x00000020 meta mark set meta mark | 0x00000020 return\n", text, StringComparison.Ordinal);
+        Assert.Contains("@media6 ct mark set ct mark | 0x00000020 meta mark set meta mark | 0x00000020 return\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OpenAndCloseMedia_SucceedWhetherOrNotTheElementsAreThere()
+    {
+        var text = new StringBuilder();
+        NftablesRuleset.AppendOpenMedia(text, "t", s_media, TimeSpan.FromSeconds(90));
+        NftablesRuleset.AppendCloseMedia(text, "t", s_media with { Server = IPAddress.Parse("2001:db8:ffff::2"), Client = IPAddress.Parse("2001:db8:77::10") });
+        Assert.Equal(
+            "add element inet t mediafwd4 { 203.0.113.2 . 192.168.77.10 . 5000 timeout 1000ms }\n" +
+            "add element inet t media4 { 203.0.113.2 . 5000 timeout 1000ms : 192.168.77.10 . 5000 }\n" +
+            "delete element inet t mediafwd4 { 203.0.113.2 . 192.168.77.10 . 5000 }\n" +
+            "delete element inet t media4 { 203.0.113.2 . 5000 }\n" +
+            "add element inet t mediafwd4 { 203.0.113.2 . 192.168.77.10 . 5000 timeout 90000ms }\n" +
+            "add element inet t media4 { 203.0.113.2 . 5000 timeout 90000ms : 192.168.77.10 . 5000 }\n" +
+            "add element inet t media6 { 2001:db8:ffff::2 . 2001:db8:77::10 . 5000 timeout 1000ms }\n" +
+            "delete element inet t media6 { 2001:db8:ffff::2 . 2001:db8:77::10 . 5000 }\n",
+            text.ToString());
+    }
+}

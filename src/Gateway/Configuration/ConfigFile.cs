@@ -109,7 +109,10 @@ public static partial class ConfigFile
                 return Section(v, path, s, errors, (name, f, fp, s) => name switch
                 {
                     "sip" => Bool(f, fp, errors) is { } sip ? s with { SipHelper = sip } : s,
-                    "sipPorts" => s with { SipPorts = [.. Array(f, fp, errors).Select((e, i) => Integer(e, $"{fp}[{i}]", 1, 65535, errors)).OfType<long>().Select(p => (ushort)p)] },
+                    "sipPorts" => s with { SipPorts = Ports(f, fp, errors) },
+                    "rtsp" => Bool(f, fp, errors) is { } rtsp ? s with { RtspHelper = rtsp } : s,
+                    "rtspPorts" => s with { RtspPorts = Ports(f, fp, errors) },
+                    "rtspLogGroup" => Integer(f, fp, 1, 65535, errors) is { } group ? s with { RtspLogGroup = (ushort)group } : s,
                     _ => Unknown(s, errors, fp),
                 });
             case "upnp":
@@ -264,6 +267,9 @@ public static partial class ConfigFile
         e.ValueKind == JsonValueKind.Number && e.TryGetDouble(out double n) && n > 0
             ? n
             : Fail<double?>(null, errors, $"{path}: expected a number above 0");
+
+    private static List<ushort> Ports(JsonElement e, string path, List<string> errors) =>
+        [.. Array(e, path, errors).Select((p, i) => Integer(p, $"{path}[{i}]", 1, 65535, errors)).OfType<long>().Select(p => (ushort)p)];
 
     private static IEnumerable<JsonElement> Array(JsonElement e, string path, List<string> errors) =>
         e.ValueKind == JsonValueKind.Array ? e.EnumerateArray().ToList() : Fail<IEnumerable<JsonElement>>([], errors, $"{path}: expected an array");

@@ -13,8 +13,14 @@ public sealed record GatewayOptions(
     IReadOnlySet<ushort> ReservedPorts,
     System.Net.IPEndPoint? AdminEndpoint = null)
 {
+    /// <summary>Whether the running kernel has an <c>rtsp</c> conntrack helper; found out once at start (see <see cref="KernelBackend.Nftables.NftablesBackend.KernelHasHelper"/>).</summary>
+    public bool KernelHasRtspHelper { get; init; }
+
+    public RtspHelperMode RtspHelper => !Settings.RtspHelper || Settings.RtspPorts.Count == 0 ? RtspHelperMode.Off
+        : KernelHasRtspHelper ? RtspHelperMode.Kernel : RtspHelperMode.Observer;
+
     public FirewallOptions Firewall => new(Settings.TableName, Settings.FirewallMode, WanInterface, [.. LanInterfaces.Select(l => l.Name)], Settings.FirewallMark, Settings.Hairpin, Settings.PreservePorts,
-        Settings.SipHelper ? Settings.SipPorts : null);
+        Settings.SipHelper ? Settings.SipPorts : null, RtspHelper, Settings.RtspPorts, Settings.RtspLogGroup);
 
     public LeaseTableOptions LeaseTable => new(Settings.MaxLifetimeSeconds, Settings.MaxLeasesPerClient, Settings.SecureMode, ReservedPorts);
 }

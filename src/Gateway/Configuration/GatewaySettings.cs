@@ -38,6 +38,15 @@ public sealed record GatewaySettings
 
     public IReadOnlyList<ushort> SipPorts { get; init; } = [5060];
 
+    /// <summary>Let RTSP media over UDP in for LAN clients: the kernel's helper where it has one, the daemon's own otherwise.</summary>
+    public bool RtspHelper { get; init; } = true;
+
+    /// <summary>The RTSP servers' control ports.</summary>
+    public IReadOnlyList<ushort> RtspPorts { get; init; } = [554];
+
+    /// <summary>The NFLOG group the daemon's own RTSP helper reads the control connections from.</summary>
+    public ushort RtspLogGroup { get; init; } = FirewallOptions.DefaultRtspLogGroup;
+
     public bool PcpEnabled { get; init; } = true;
 
     /// <summary>PCP THIRD_PARTY: off by default; when on, LAN hosts may map for other LAN hosts.</summary>

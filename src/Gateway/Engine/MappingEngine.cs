@@ -56,7 +56,7 @@ public sealed partial class MappingEngine : BackgroundService
         GatewayMetrics? metrics = null,
         FlowReaper? reaper = null)
     {
-        _reaper = reaper;
+        _reaper = options.Settings.EndFlows ? reaper : null;
         _metrics = metrics ?? new GatewayMetrics();
         _options = options;
         _store = store;

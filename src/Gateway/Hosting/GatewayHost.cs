@@ -38,9 +38,13 @@ public static class GatewayHost
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton(new LeaseStore(settings.StateDirectory, settings.Fsync));
         services.AddSingleton(new RateLimiter(settings.RateLimitPerSecond, settings.RateLimitBurst));
-        services.AddSingleton<IFirewallBackend>(sp => new NftablesBackend(options.Firewall, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new NftablesBackend(options.Firewall, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IFirewallBackend>(sp => sp.GetRequiredService<NftablesBackend>());
+        services.AddSingleton<IMediaFirewall>(sp => sp.GetRequiredService<NftablesBackend>());
 
-        if (settings.EndFlows)
+        // The reaper ends flows of ended leases (firewall.endFlows) and of the RTSP helper's media ports.
+        bool observeRtsp = options.Firewall.ObservesRtsp;
+        if (settings.EndFlows || observeRtsp)
         {
             services.AddSingleton<IFlowTable>(_ => new KernelBackend.Netlink.ConntrackTable());
             services.AddSingleton<FlowReaper>();
@@ -55,6 +59,12 @@ public static class GatewayHost
         if (settings.NatPmpEnabled || settings.PcpEnabled)
         {
             services.AddHostedService<PortControlService>();
+        }
+
+        if (observeRtsp)
+        {
+            services.AddSingleton<Rtsp.RtspHelperService>();
+            services.AddHostedService(sp => sp.GetRequiredService<Rtsp.RtspHelperService>());
         }
 
         if (reload is not null)

@@ -105,7 +105,8 @@ public sealed class ReloadService : BackgroundService
         Check(running.LanInterfaces.Select(l => l.Name).SequenceEqual(reloaded.LanInterfaces.Select(l => l.Name)), "lan");
         Check(a.StateDirectory == b.StateDirectory, "stateDir");
         Check(a.FirewallMode == b.FirewallMode && a.TableName == b.TableName && a.FirewallMark == b.FirewallMark && a.Hairpin == b.Hairpin && a.PreservePorts == b.PreservePorts && a.EndFlows == b.EndFlows, "firewall");
-        Check(a.SipHelper == b.SipHelper && a.SipPorts.SequenceEqual(b.SipPorts), "helpers");
+        Check(a.SipHelper == b.SipHelper && a.SipPorts.SequenceEqual(b.SipPorts) && a.RtspHelper == b.RtspHelper && a.RtspPorts.SequenceEqual(b.RtspPorts)
+            && a.RtspLogGroup == b.RtspLogGroup, "helpers");
         Check(a.NatPmpEnabled == b.NatPmpEnabled, "natPmp.enabled");
         Check(a.PcpEnabled == b.PcpEnabled, "pcp.enabled");
         Check(a.UpnpEnabled == b.UpnpEnabled && a.UpnpHttpPort == b.UpnpHttpPort && a.UpnpNotifyIntervalSeconds == b.UpnpNotifyIntervalSeconds

@@ -8,7 +8,7 @@ namespace PortMapper.Gateway.Logging;
 
 /// <summary>
 /// Every message the daemon logs, with stable event ids: 1xxx lease table, store and kernel; 2xxx NAT-PMP;
-/// 3xxx network; 4xxx UPnP (SSDP, control, eventing); 5xxx admin endpoint. Anything a remote host can trigger at will is Debug, so it cannot flood the log.
+/// 3xxx network; 4xxx UPnP (SSDP, control, eventing); 5xxx admin endpoint; 6xxx protocol helpers. Anything a remote host can trigger at will is Debug, so it cannot flood the log.
 /// </summary>
 internal static partial class Log
 {
@@ -151,4 +151,37 @@ internal static partial class Log
 
     [LoggerMessage(1031, LogLevel.Warning, "Could not end the conntrack flows of {Endpoints} ended mappings: {Reason}")]
     public static partial void FlowsNotEnded(ILogger logger, string reason, int endpoints);
+
+    [LoggerMessage(6000, LogLevel.Information, "RTSP helper: {Mode} on control ports {Ports}")]
+    public static partial void RtspHelper(ILogger logger, string mode, string ports);
+
+    [LoggerMessage(6001, LogLevel.Error, "RTSP helper off: {Reason}")]
+    public static partial void RtspUnavailable(ILogger logger, string reason);
+
+    [LoggerMessage(6002, LogLevel.Information, "RTSP: {Client} receives UDP {Low}-{High} from {Server} (session {Session}, {Seconds} s unless renewed)")]
+    public static partial void RtspOpened(ILogger logger, IPAddress client, IPAddress server, int low, int high, string session, int seconds);
+
+    [LoggerMessage(6003, LogLevel.Debug, "RTSP: nothing opened for {Client} from {Server}: {Reason}")]
+    public static partial void RtspRefused(ILogger logger, IPAddress client, IPAddress server, string reason);
+
+    [LoggerMessage(6004, LogLevel.Debug, "RTSP: stopped reading {Client} to {Server}: malformed message from the {Side} ({Error})")]
+    public static partial void RtspMalformed(ILogger logger, IPAddress client, IPAddress server, string side, Protocols.Rtsp.RtspParseError error);
+
+    [LoggerMessage(6005, LogLevel.Debug, "RTSP: not following {Client} to {Server}: {Reason}")]
+    public static partial void RtspNotFollowed(ILogger logger, IPAddress client, IPAddress server, string reason);
+
+    [LoggerMessage(6006, LogLevel.Debug, "RTSP: {Client} to {Server} timed out with {Ports} media ports")]
+    public static partial void RtspTimedOut(ILogger logger, IPAddress client, IPAddress server, int ports);
+
+    [LoggerMessage(6007, LogLevel.Information, "RTSP: closed {Ports} media ports")]
+    public static partial void RtspClosed(ILogger logger, int ports);
+
+    [LoggerMessage(6008, LogLevel.Warning, "RTSP: the kernel refused media ports ({Reason})")]
+    public static partial void RtspKernelRefused(ILogger logger, string reason);
+
+    [LoggerMessage(6009, LogLevel.Debug, "RTSP: log copies were lost ({Reason}); connections with gaps are no longer read")]
+    public static partial void RtspCopiesLost(ILogger logger, string reason);
+
+    [LoggerMessage(6010, LogLevel.Debug, "RTSP: ignored a logged packet: {Error}")]
+    public static partial void RtspPacketIgnored(ILogger logger, Protocols.Ip.IpPacketError error);
 }

@@ -23,7 +23,9 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
     private const ushort CtaTupleReply = 2;
     private const ushort CtaTupleIp = 1;
     private const ushort CtaTupleProto = 2;
+    private const ushort CtaIpV4Src = 1;
     private const ushort CtaIpV4Dst = 2;
+    private const ushort CtaIpV6Src = 3;
     private const ushort CtaIpV6Dst = 4;
     private const ushort CtaProtoNum = 1;
     private const ushort CtaProtoDstPort = 3;
@@ -44,7 +46,8 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
         int ended = 0;
         foreach (var family in endpoints.GroupBy(e => e.Address.AddressFamily))
         {
-            var wanted = family.Select(e => (e.Address, (byte)e.Protocol, e.Port)).ToHashSet();
+            var wanted = family.GroupBy(e => (e.Address, (byte)e.Protocol, e.Port))
+                .ToDictionary(g => g.Key, g => g.Any(e => e.From is null) ? null : g.Select(e => e.From!).ToHashSet());
             foreach (byte[] tuple in Matching(family.Key == AddressFamily.InterNetwork ? (byte)2 : (byte)10, wanted))
             {
                 ended += Delete(family.Key == AddressFamily.InterNetwork ? (byte)2 : (byte)10, tuple) ? 1 : 0;
@@ -56,8 +59,11 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
 
     public void Dispose() => _socket.Dispose();
 
-    /// <summary>The CTA_TUPLE_ORIG attributes (as received) of the flows whose original or reply destination is wanted.</summary>
-    private List<byte[]> Matching(byte family, HashSet<(IPAddress, byte, ushort)> wanted)
+    /// <summary>
+    /// The CTA_TUPLE_ORIG attributes (as received) of the flows whose original or reply destination is wanted, from
+    /// one of the wanted sources where the endpoint names them (null: from anywhere).
+    /// </summary>
+    private List<byte[]> Matching(byte family, Dictionary<(IPAddress, byte, ushort), HashSet<IPAddress>?> wanted)
     {
         var found = new List<byte[]>();
         Send(MsgGet, FlagRequest | FlagDump, family, []);
@@ -85,7 +91,8 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
                 {
                     if (attrType is CtaTupleOrig or CtaTupleReply)
                     {
-                        match |= Destination(payload) is { } destination && wanted.Contains(destination);
+                        match |= Ends(payload) is { } ends && wanted.TryGetValue(ends.Destination, out HashSet<IPAddress>? sources)
+                            && (sources is null || (ends.Source is { } source && sources.Contains(source)));
                         if (attrType == CtaTupleOrig)
                         {
                             orig = whole.ToArray();
@@ -116,10 +123,10 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
         return BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(HeaderLength)) == 0;
     }
 
-    /// <summary>The destination (address, protocol, port) of a tuple attribute's payload.</summary>
-    private static (IPAddress, byte, ushort)? Destination(ReadOnlySpan<byte> tuple)
+    /// <summary>The destination (address, protocol, port) and the source address of a tuple attribute's payload.</summary>
+    private static ((IPAddress, byte, ushort) Destination, IPAddress? Source)? Ends(ReadOnlySpan<byte> tuple)
     {
-        IPAddress? address = null;
+        IPAddress? address = null, source = null;
         byte protocol = 0;
         ushort port = 0;
         foreach (var (type, payload, _) in Attributes(tuple))
@@ -131,6 +138,10 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
                     if ((ipType == CtaIpV4Dst && ip.Length == 4) || (ipType == CtaIpV6Dst && ip.Length == 16))
                     {
                         address = new IPAddress(ip);
+                    }
+                    else if ((ipType == CtaIpV4Src && ip.Length == 4) || (ipType == CtaIpV6Src && ip.Length == 16))
+                    {
+                        source = new IPAddress(ip);
                     }
                 }
             }
@@ -150,7 +161,7 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
             }
         }
 
-        return address is null ? null : (address, protocol, port);
+        return address is null ? null : ((address, protocol, port), source);
     }
 
     /// <summary>The netlink attributes of a buffer: type (nested and byte-order flags masked off), payload, and the whole attribute.</summary>

@@ -8,7 +8,7 @@ namespace PortMapper.KernelBackend.Nftables;
 /// Programs the daemon's own nftables table through libnftables. Each call is one kernel transaction.
 /// After a <see cref="FirewallException"/> from <see cref="Apply"/>, call <see cref="Rebuild"/>.
 /// </summary>
-public sealed class NftablesBackend : IFirewallBackend, IDisposable
+public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IDisposable
 {
     private readonly FirewallOptions _options;
     private readonly TimeProvider _time;
@@ -17,6 +17,9 @@ public sealed class NftablesBackend : IFirewallBackend, IDisposable
     private readonly ForwardUsers _forwards = new();
     private readonly OutboundUsers _outbound = new();
     private readonly StringBuilder _text = new(1024);
+
+    // Open media ports and until when the kernel holds them, so that a rebuilt table has them too.
+    private readonly Dictionary<MediaOpening, DateTimeOffset> _media = [];
     private IPAddress? _externalAddress;
 
     public NftablesBackend(FirewallOptions options, TimeProvider time)
@@ -38,7 +41,7 @@ public sealed class NftablesBackend : IFirewallBackend, IDisposable
                 AttachOutbound(m, externalAddress, now);
             }
 
-            string text = NftablesRuleset.Build(_options, externalAddress, mappings, _forwards.Entries(now), _outbound.Entries(now));
+            string text = NftablesRuleset.Build(_options, externalAddress, mappings, _forwards.Entries(now), _outbound.Entries(now), LiveMedia(now));
             try
             {
                 _session.Run(text);
@@ -105,6 +108,81 @@ public sealed class NftablesBackend : IFirewallBackend, IDisposable
         }
     }
 
+    public int OpenMediaCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                DateTimeOffset now = _time.GetUtcNow();
+                return _media.Values.Count(e => e > now);
+            }
+        }
+    }
+
+    public void OpenMedia(IReadOnlyCollection<MediaOpening> openings, TimeSpan timeout)
+    {
+        if (openings.Count == 0)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            _text.Clear();
+            foreach (MediaOpening m in openings)
+            {
+                NftablesRuleset.AppendOpenMedia(_text, _options.TableName, m, timeout);
+            }
+
+            _session.Run(_text.ToString());
+            DateTimeOffset expires = _time.GetUtcNow() + timeout;
+            foreach (MediaOpening m in openings)
+            {
+                _media[m] = expires;
+            }
+        }
+    }
+
+    public void CloseMedia(IReadOnlyCollection<MediaOpening> openings)
+    {
+        lock (_lock)
+        {
+            _text.Clear();
+            foreach (MediaOpening m in openings)
+            {
+                if (_media.Remove(m))
+                {
+                    NftablesRuleset.AppendCloseMedia(_text, _options.TableName, m);
+                }
+            }
+
+            if (_text.Length > 0)
+            {
+                _session.Run(_text.ToString());
+            }
+        }
+    }
+
+    /// <summary>The media ports still open, with the time they have left; forgets the lapsed ones.</summary>
+    private List<(MediaOpening, TimeSpan)> LiveMedia(DateTimeOffset now)
+    {
+        var live = new List<(MediaOpening, TimeSpan)>(_media.Count);
+        foreach (var (opening, expires) in _media.ToList())
+        {
+            if (expires <= now)
+            {
+                _media.Remove(opening);
+            }
+            else
+            {
+                live.Add((opening, expires - now));
+            }
+        }
+
+        return live;
+    }
+
     public bool IsIntact()
     {
         lock (_lock)
@@ -136,6 +214,13 @@ public sealed class NftablesBackend : IFirewallBackend, IDisposable
         }
 
         return found ? total : null;
+    }
+
+    /// <summary>Whether the running kernel has a conntrack helper of this type (the out-of-tree "rtsp", say); tried in a scratch table.</summary>
+    public static bool KernelHasHelper(string type)
+    {
+        using var session = new NftablesSession();
+        return session.TryRun(NftablesRuleset.HelperProbe($"portmapper_probe_{Environment.ProcessId}", type), out _);
     }
 
     public void Dispose() => _session.Dispose();

@@ -27,6 +27,11 @@ public static class NftablesRuleset
     public const string FilteredEndpoints4 = "only4";
     public const string FilteredEndpoints6 = "only6";
 
+    /// <summary>RTSP media: server . port → client . port (DNAT), server . client . port (forward), and IPv6's forward set.</summary>
+    public const string MediaMap = "media4";
+    public const string MediaForwardSet = "mediafwd4";
+    public const string MediaSet6 = "media6";
+
     /// <summary>
     /// A one-element set whose only job is to be looked at: listing it costs the same with 10 or 10,000
     /// mappings (listing a chain makes libnftables fetch every element of every set, ~150 ms at 15,000).
@@ -46,7 +51,8 @@ public static class NftablesRuleset
         IPAddress? externalAddress,
         IEnumerable<PortMapping> mappings,
         IEnumerable<ForwardEntry> forwards,
-        IEnumerable<(string Key, string Value, TimeSpan? Timeout)>? outbound = null)
+        IEnumerable<(string Key, string Value, TimeSpan? Timeout)>? outbound = null,
+        IEnumerable<(MediaOpening Opening, TimeSpan Timeout)>? media = null)
     {
         string table = options.TableName;
         string wan = $"\"{options.WanInterface}\"";
@@ -60,25 +66,9 @@ public static class NftablesRuleset
             : string.Empty;
         string hairpinOut = hairpin ? $"    iifname {lans} oifname {lans} ct status dnat masquerade\n" : string.Empty;
 
-        // SIP: the kernel's helper rewrites Via, Contact and SDP through NAT and expects the media flows. Modern
-        // kernels assign helpers only when told: LAN-to-WAN calls, and calls that come in through a mapping.
-        string helpers = string.Empty;
-        if (options.SipPorts is { Count: > 0 } sip && lans.Length > 0)
-        {
-            string ports = "{ " + string.Join(", ", sip.Distinct()) + " }";
-            helpers = $$"""
-                  ct helper sip-udp { type "sip" protocol udp; l3proto ip; }
-                  ct helper sip-tcp { type "sip" protocol tcp; l3proto ip; }
-                  chain helpers {
-                    type filter hook prerouting priority filter; policy accept;
-                    iifname {{lans}} udp dport {{ports}} ct helper set "sip-udp"
-                    iifname {{lans}} tcp dport {{ports}} ct helper set "sip-tcp"
-                    iifname {{wan}} ct status dnat udp dport {{ports}} ct helper set "sip-udp"
-                    iifname {{wan}} ct status dnat tcp dport {{ports}} ct helper set "sip-tcp"
-                  }
-
-                """;
-        }
+        string helpers = Helpers(options, lans, wan);
+        bool observe = options.ObservesRtsp;
+        string mark = string.Create(CultureInfo.InvariantCulture, $"0x{options.Mark:x8}");
 
         // Port preservation: after PEER mappings (more specific), a mapped host's outbound traffic takes its mapping's external port.
         string preserve = options.PreservePorts
@@ -99,9 +89,12 @@ public static class NftablesRuleset
               set {{FilteredPinholeSet}} { type ipv6_addr . inet_proto . inet_service . ipv6_addr . inet_service; flags interval, timeout; counter; }
               set {{FilteredEndpoints4}} { type ipv4_addr . inet_proto . inet_service; flags timeout; }
               set {{FilteredEndpoints6}} { type ipv6_addr . inet_proto . inet_service; flags timeout; }
+              map {{MediaMap}} { type ipv4_addr . inet_service : ipv4_addr . inet_service; flags timeout; }
+              set {{MediaForwardSet}} { type ipv4_addr . ipv4_addr . inet_service; flags timeout; }
+              set {{MediaSet6}} { type ipv6_addr . ipv6_addr . inet_service; flags timeout; }
               chain prerouting {
                 type nat hook prerouting priority dstnat; policy accept;
-                iifname {{wan}} ip daddr @{{ExternalAddressSet}} meta l4proto { tcp, udp } dnat ip to meta l4proto . th dport map @{{NatMap}}
+            {{(observe ? $"    iifname {wan} ip daddr @{ExternalAddressSet} meta l4proto udp dnat ip to ip saddr . udp dport map @{MediaMap}\n" : string.Empty)}}    iifname {{wan}} ip daddr @{{ExternalAddressSet}} meta l4proto { tcp, udp } dnat ip to meta l4proto . th dport map @{{NatMap}}
             {{hairpinIn}}  }
               chain postrouting {
                 type nat hook postrouting priority srcnat - 10; policy accept;
@@ -117,11 +110,16 @@ public static class NftablesRuleset
         text.Append(CultureInfo.InvariantCulture, $$"""
             {{helpers}}  chain forward {
                 type filter hook forward priority {{(standalone ? "filter" : "filter - 1")}}; policy accept;
-                iifname {{wan}} jump wan_in
+            {{(observe ? RtspObserverRules(options, lans, wan) : string.Empty)}}    iifname {{wan}} jump wan_in
               }
               chain wan_in {
                 ct state established,related {{(standalone ? "accept" : "return")}}
-                ct status dnat ip daddr . meta l4proto . th dport @{{ForwardSet}} {{admit}}
+            {{(observe ? $"""
+                ct mark & {mark} == {mark} {admit}
+                ct status dnat meta l4proto udp ip saddr . ip daddr . udp dport @{MediaForwardSet} ct mark set ct mark | {mark} {admit}
+                meta l4proto udp ip6 saddr . ip6 daddr . udp dport @{MediaSet6} ct mark set ct mark | {mark} {admit}
+
+            """ : string.Empty)}}                ct status dnat ip daddr . meta l4proto . th dport @{{ForwardSet}} {{admit}}
                 ct status dnat ip daddr . meta l4proto . th dport . ip saddr . th sport @{{FilteredForwardSet}} {{admit}}
                 ip6 daddr . meta l4proto . th dport @{{PinholeSet}} {{admit}}
                 ip6 daddr . meta l4proto . th dport . ip6 saddr . th sport @{{FilteredPinholeSet}} {{admit}}
@@ -151,7 +149,107 @@ public static class NftablesRuleset
             AppendOutbound(text, table, key, value, timeout);
         }
 
+        foreach (var (opening, timeout) in media ?? [])
+        {
+            AppendMediaElements(text, "add", table, opening, timeout);
+        }
+
         return text.ToString();
+    }
+
+    /// <summary>
+    /// Conntrack helpers. Modern kernels assign them only when told: SIP for LAN-to-WAN calls and calls that come in
+    /// through a mapping (the kernel then rewrites Via, Contact and SDP and expects the media), and the kernel's RTSP
+    /// helper, where the running kernel has one, for LAN clients' control connections.
+    /// </summary>
+    private static string Helpers(FirewallOptions options, string lans, string wan)
+    {
+        var objects = new StringBuilder();
+        var rules = new StringBuilder();
+        if (options.SipPorts is { Count: > 0 } sip && lans.Length > 0)
+        {
+            string ports = PortSet(sip);
+            objects.Append("""
+                  ct helper sip-udp { type "sip" protocol udp; l3proto ip; }
+                  ct helper sip-tcp { type "sip" protocol tcp; l3proto ip; }
+
+                """);
+            rules.Append(CultureInfo.InvariantCulture, $"""
+                    iifname {lans} udp dport {ports} ct helper set "sip-udp"
+                    iifname {lans} tcp dport {ports} ct helper set "sip-tcp"
+                    iifname {wan} ct status dnat udp dport {ports} ct helper set "sip-udp"
+                    iifname {wan} ct status dnat tcp dport {ports} ct helper set "sip-tcp"
+
+                """);
+        }
+
+        if (options.Rtsp == RtspHelperMode.Kernel && options.RtspPorts is { Count: > 0 } rtsp && lans.Length > 0)
+        {
+            objects.Append("""
+                  ct helper rtsp-tcp { type "rtsp" protocol tcp; l3proto ip; }
+
+                """);
+            rules.Append(CultureInfo.InvariantCulture, $"""
+                    iifname {lans} tcp dport {PortSet(rtsp)} ct helper set "rtsp-tcp"
+
+                """);
+        }
+
+        return rules.Length == 0 ? string.Empty : $$"""
+            {{objects}}  chain helpers {
+                type filter hook prerouting priority filter; policy accept;
+            {{rules}}  }
+
+            """;
+    }
+
+    /// <summary>The RTSP observer's NFLOG rules: copies of the control connections' packets, each direction with its prefix.</summary>
+    private static string RtspObserverRules(FirewallOptions options, string lans, string wan)
+    {
+        string ports = PortSet(options.RtspPorts!);
+        return string.Create(CultureInfo.InvariantCulture, $"""
+                iifname {lans} oifname {wan} tcp dport {ports} log prefix "{FirewallOptions.RtspFromClientPrefix}" group {options.RtspLogGroup}
+                iifname {wan} oifname {lans} tcp sport {ports} log prefix "{FirewallOptions.RtspFromServerPrefix}" group {options.RtspLogGroup}
+
+            """);
+    }
+
+    private static string PortSet(IEnumerable<ushort> ports) => "{ " + string.Join(", ", ports.Distinct()) + " }";
+
+    /// <summary>A transaction that succeeds only where the kernel has a conntrack helper of this type; it leaves nothing behind.</summary>
+    public static string HelperProbe(string table, string type) =>
+        $"add table inet {table}\nadd ct helper inet {table} probe {{ type \"{type}\" protocol tcp; l3proto ip; }}\ndelete table inet {table}\n";
+
+    /// <summary>Opens (or extends) media ports: each element is added, deleted and added again, which succeeds whether or not it was there.</summary>
+    public static void AppendOpenMedia(StringBuilder text, string table, MediaOpening m, TimeSpan timeout)
+    {
+        AppendMediaElements(text, "add", table, m, TimeSpan.FromSeconds(1));
+        AppendMediaElements(text, "delete", table, m, null);
+        AppendMediaElements(text, "add", table, m, timeout);
+    }
+
+    /// <summary>Closes media ports, whether or not the kernel has already let them expire.</summary>
+    public static void AppendCloseMedia(StringBuilder text, string table, MediaOpening m)
+    {
+        AppendMediaElements(text, "add", table, m, TimeSpan.FromSeconds(1));
+        AppendMediaElements(text, "delete", table, m, null);
+    }
+
+    private static void AppendMediaElements(StringBuilder text, string verb, string table, MediaOpening m, TimeSpan? timeout)
+    {
+        if (m.IsIPv6)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{verb} element inet {table} {MediaSet6} {{ {m.Server} . {m.Client} . {m.Port}");
+            AppendTimeout(text, timeout);
+            text.Append(" }\n");
+            return;
+        }
+
+        text.Append(CultureInfo.InvariantCulture, $"{verb} element inet {table} {MediaForwardSet} {{ {m.Server} . {m.Client} . {m.Port}");
+        AppendTimeout(text, timeout);
+        text.Append(CultureInfo.InvariantCulture, $" }}\n{verb} element inet {table} {MediaMap} {{ {m.Server} . {m.Port}");
+        AppendTimeout(text, timeout);
+        text.Append(verb == "delete" ? " }\n" : string.Create(CultureInfo.InvariantCulture, $" : {m.Client} . {m.Port} }}\n"));
     }
 
     /// <summary>The outbound-map key of a mapping that preserves its port, or null (pinholes, PEER mappings, no external address).</summary>

@@ -1,0 +1,170 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+
+namespace PortMapper.KernelBackend.Netlink;
+
+/// <summary>
+/// nfnetlink_log (NETLINK_NETFILTER, subsystem ULOG): receives copies of the packets that nftables rules with
+/// <c>log group N</c> match. The packets themselves go on in the kernel; this only sees them. One socket per group
+/// and network namespace. Each packet is sent at once (queue threshold 1), not batched for a second.
+/// </summary>
+public sealed class NflogSocket : IDisposable
+{
+    private const int NetlinkNetfilter = 12;
+    private const ushort MsgPacket = 4 << 8;        // NFNL_SUBSYS_ULOG << 8 | NFULNL_MSG_PACKET
+    private const ushort MsgConfig = (4 << 8) | 1;  // NFULNL_MSG_CONFIG
+    private const ushort NlmsgError = 2;
+    private const ushort FlagRequest = 0x1;
+    private const ushort FlagAck = 0x4;
+    private const ushort CfgCmd = 1;
+    private const ushort CfgMode = 2;
+    private const ushort CfgTimeout = 4;
+    private const ushort CfgQueueThreshold = 5;
+    private const byte CmdBind = 1;
+    private const byte CopyPacket = 2;
+    private const ushort AttrPayload = 9;
+    private const ushort AttrPrefix = 10;
+    private const int HeaderLength = 16;
+
+    private readonly Socket _socket;
+    private readonly byte[] _buffer = GC.AllocateArray<byte>(1 << 17, pinned: true);
+    private uint _sequence;
+
+    /// <summary>Binds the group; throws <see cref="IOException"/> when another process has it, <see cref="SocketException"/> without CAP_NET_ADMIN.</summary>
+    public NflogSocket(ushort group, int copyRange = 0xFFFF)
+    {
+        _socket = NetlinkSocket.Open(NetlinkNetfilter, 0);
+        try
+        {
+            _socket.ReceiveBufferSize = 1 << 20;
+            _socket.ReceiveTimeout = 2000; // for the acknowledgements; the asynchronous receive has no timeout
+            Configure(group, [Attribute(CfgCmd, [CmdBind])]);
+            byte[] mode = new byte[6];
+            BinaryPrimitives.WriteUInt32BigEndian(mode, (uint)copyRange);
+            mode[4] = CopyPacket;
+            byte[] one = new byte[4];
+            BinaryPrimitives.WriteUInt32BigEndian(one, 1);
+            Configure(group, [Attribute(CfgMode, mode), Attribute(CfgQueueThreshold, one), Attribute(CfgTimeout, new byte[4])]);
+        }
+        catch
+        {
+            _socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Waits for the next datagram and adds the packets it carries. ENOBUFS (the kernel dropped copies) surfaces as a <see cref="SocketException"/>.</summary>
+    public async ValueTask ReceiveAsync(List<LoggedPacket> packets, CancellationToken cancellationToken)
+    {
+        packets.Clear();
+        int received = await _socket.ReceiveAsync(_buffer.AsMemory(), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        Read(_buffer.AsMemory(0, received), packets);
+    }
+
+    /// <summary>The packets of one netlink datagram of NFULNL_MSG_PACKET messages; anything else in it is skipped.</summary>
+    public static void Read(ReadOnlyMemory<byte> datagram, List<LoggedPacket> packets)
+    {
+        ReadOnlySpan<byte> span = datagram.Span;
+        for (int at = 0; at + HeaderLength + 4 <= span.Length;)
+        {
+            int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(span[at..]);
+            ushort type = BinaryPrimitives.ReadUInt16LittleEndian(span[(at + 4)..]);
+            if (length < HeaderLength + 4 || at + length > span.Length)
+            {
+                return;
+            }
+
+            if (type == MsgPacket)
+            {
+                byte family = span[at + HeaderLength];
+                ReadOnlyMemory<byte> prefix = default, packet = default;
+                int attributesEnd = at + length;
+                for (int a = at + HeaderLength + 4; a + 4 <= attributesEnd;)
+                {
+                    ushort attributeLength = BinaryPrimitives.ReadUInt16LittleEndian(span[a..]);
+                    ushort attributeType = (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(span[(a + 2)..]) & 0x3FFF);
+                    if (attributeLength < 4 || a + attributeLength > attributesEnd)
+                    {
+                        break;
+                    }
+
+                    ReadOnlyMemory<byte> value = datagram.Slice(a + 4, attributeLength - 4);
+                    if (attributeType == AttrPayload)
+                    {
+                        packet = value;
+                    }
+                    else if (attributeType == AttrPrefix)
+                    {
+                        // NUL-terminated.
+                        int nul = value.Span.IndexOf((byte)0);
+                        prefix = nul < 0 ? value : value[..nul];
+                    }
+
+                    a += Align(attributeLength);
+                }
+
+                if (!packet.IsEmpty)
+                {
+                    packets.Add(new LoggedPacket(family, prefix, packet));
+                }
+            }
+
+            at += Align(length);
+        }
+    }
+
+    public void Dispose() => _socket.Dispose();
+
+    private void Configure(ushort group, byte[][] attributes)
+    {
+        int length = HeaderLength + 4 + attributes.Sum(a => a.Length);
+        byte[] message = new byte[length];
+        BinaryPrimitives.WriteUInt32LittleEndian(message, (uint)length);
+        BinaryPrimitives.WriteUInt16LittleEndian(message.AsSpan(4), MsgConfig);
+        BinaryPrimitives.WriteUInt16LittleEndian(message.AsSpan(6), FlagRequest | FlagAck);
+        BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(8), ++_sequence);
+        message[HeaderLength] = 0; // nfgenmsg: AF_UNSPEC, version 0, res_id = group (big-endian)
+        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(HeaderLength + 2), group);
+        int at = HeaderLength + 4;
+        foreach (byte[] attribute in attributes)
+        {
+            attribute.CopyTo(message, at);
+            at += attribute.Length;
+        }
+
+        _socket.Send(message);
+
+        // The acknowledgement; packets logged meanwhile (the group is live once bound) are skipped.
+        while (true)
+        {
+            int received = _socket.Receive(_buffer);
+            if (received < HeaderLength + 4 || BinaryPrimitives.ReadUInt16LittleEndian(_buffer.AsSpan(4)) != NlmsgError
+                || BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(8)) != _sequence)
+            {
+                continue;
+            }
+
+            int error = -BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(HeaderLength));
+            if (error != 0)
+            {
+                throw new IOException(error == 16
+                    ? $"NFLOG group {group} is taken by another process"
+                    : $"nfnetlink_log refused to configure group {group} (errno {error})");
+            }
+
+            return;
+        }
+    }
+
+    /// <summary>A netlink attribute, padded to 4 octets.</summary>
+    private static byte[] Attribute(ushort type, byte[] value)
+    {
+        byte[] attribute = new byte[Align(4 + value.Length)];
+        BinaryPrimitives.WriteUInt16LittleEndian(attribute, (ushort)(4 + value.Length));
+        BinaryPrimitives.WriteUInt16LittleEndian(attribute.AsSpan(2), type);
+        value.CopyTo(attribute, 4);
+        return attribute;
+    }
+
+    private static int Align(int length) => (length + 3) & ~3;
+}
