@@ -200,4 +200,39 @@ public class ConfigurationTests
     {
         Assert.Equal(kind, AddressClassifier.ReservedKind(IPAddress.Parse(address)));
     }
+
+    [Fact]
+    public void Helpers_Rtsp_DefaultsToTheDaemonsOwnOnPort554_OrTheKernelsWhereItHasOne()
+    {
+        var errors = new List<string>();
+        GatewayOptions options = Resolve("{}", errors)!;
+        Assert.Equal(RtspHelperMode.Observer, options.Firewall.Rtsp);
+        Assert.Equal([(ushort)554], options.Firewall.RtspPorts);
+        Assert.Equal(FirewallOptions.DefaultRtspLogGroup, options.Firewall.RtspLogGroup);
+        Assert.True(options.Firewall.ObservesRtsp);
+        Assert.Equal(RtspHelperMode.Kernel, (options with { KernelHasRtspHelper = true }).Firewall.Rtsp);
+    }
+
+    [Fact]
+    public void Helpers_Rtsp_CanBeTurnedOffOrMoved()
+    {
+        var errors = new List<string>();
+        Assert.Equal(RtspHelperMode.Off, Resolve("""{ "helpers": { "rtsp": false } }""", errors)!.Firewall.Rtsp);
+        Assert.Equal(RtspHelperMode.Off, Resolve("""{ "helpers": { "rtspPorts": [] } }""", errors)!.Firewall.Rtsp);
+        FirewallOptions moved = Resolve("""{ "helpers": { "rtspPorts": [554, 8554], "rtspLogGroup": 7 } }""", errors)!.Firewall;
+        Assert.Empty(errors);
+        Assert.Equal([(ushort)554, (ushort)8554], moved.RtspPorts);
+        Assert.Equal(7, moved.RtspLogGroup);
+    }
+
+    [Fact]
+    public void Helpers_Rtsp_BadValues_AreReported()
+    {
+        var errors = new List<string>();
+        Assert.Null(Resolve("""{ "helpers": { "rtsp": "yes", "rtspPorts": [0, 70000], "rtspLogGroup": 0 } }""", errors));
+        Assert.Equal(4, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("helpers.rtsp:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("helpers.rtspPorts[1]:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("helpers.rtspLogGroup:", StringComparison.Ordinal));
+    }
 }

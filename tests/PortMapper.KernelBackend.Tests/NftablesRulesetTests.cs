@@ -139,3 +139,43 @@ public class NftablesRulesetRtspTests
             text.ToString());
     }
 }
+
+public class NflogSocketTests
+{
+    /// <summary>
+    /// One NFULNL_MSG_PACKET message as nfnetlink_log sends it: nlmsghdr, nfgenmsg (AF_INET), then NFULA_PACKET_HDR,
+    /// NFULA_PREFIX ("pm-rtsp-c" and its NUL) and NFULA_PAYLOAD (a 4-octet stand-in for the packet), each padded.
+    /// </summary>
+    private static readonly byte[] s_message = Convert.FromHexString(
+        "3c000000" + "0004" + "0000" + "00000000" + "00000000" +
+        "02000000" +
+        "0800" + "0100" + "08000300" +
+        "0e00" + "0a00" + "706d2d727473702d6300" + "0000" +
+        "0800" + "0900" + "45000014" +
+        "0800" + "0400" + "00000003");
+
+    [Fact]
+    public void Read_PacketMessage_GivesFamilyPrefixAndPacket()
+    {
+        var packets = new List<Netlink.LoggedPacket>();
+        Netlink.NflogSocket.Read(s_message, packets);
+        Netlink.LoggedPacket p = Assert.Single(packets);
+        Assert.Equal(2, p.Family);
+        Assert.Equal("pm-rtsp-c", Encoding.ASCII.GetString(p.Prefix.Span));
+        Assert.Equal([0x45, 0x00, 0x00, 0x14], p.Packet.ToArray());
+    }
+
+    [Fact]
+    public void Read_TwoMessagesInOneDatagram_GivesBoth_AndATruncatedOneNothing()
+    {
+        var packets = new List<Netlink.LoggedPacket>();
+        Netlink.NflogSocket.Read(s_message.Concat(s_message).ToArray(), packets);
+        Assert.Equal(2, packets.Count);
+        for (int n = 0; n < s_message.Length; n++)
+        {
+            packets.Clear();
+            Netlink.NflogSocket.Read(s_message.AsMemory(0, n), packets);
+            Assert.Empty(packets);
+        }
+    }
+}
