@@ -128,6 +128,8 @@ public class AdminTests : IClassFixture<GatewayLab>
         Assert.Equal(0, status.GetProperty("leases").GetProperty("upnp").GetInt32());
         Assert.True(status.GetProperty("uptimeSeconds").GetInt64() >= 0);
         Assert.True(status.GetProperty("epochSeconds").GetInt64() >= 0);
+        Assert.Equal("observer", status.GetProperty("rtsp").GetProperty("helper").GetString());
+        Assert.Equal(0, status.GetProperty("rtsp").GetProperty("mediaPorts").GetInt32());
 
         string metrics = Dechunk(Body(await AdminAsync("GET", "/metrics", Token)));
         Assert.Matches(@"portmapper_leases\{protocol=""natpmp""\} [1-9]", metrics);
@@ -136,6 +138,7 @@ public class AdminTests : IClassFixture<GatewayLab>
         Assert.Matches(@"portmapper_dropped_total\{reason=""natpmp_malformed""\} [1-9]", metrics);
         Assert.Matches(@"portmapper_kernel_operation_seconds_count\{operation=""apply""\} [1-9]", metrics);
         Assert.Matches(@"portmapper_kernel_operation_seconds_bucket\{operation=""rebuild"",le=""\+Inf""\} [1-9]", metrics);
+        Assert.Contains("portmapper_rtsp_media_ports 0\n", metrics, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -72,6 +72,7 @@ public sealed class AdminClient : IDisposable
             new[] { "interfaces", $"WAN {s.Wan}; LAN {string.Join(", ", s.Lan)}" },
             new[] { "firewall", $"{s.FirewallMode}; kernel {(s.KernelInSync ? "in sync" : "NOT in sync")}" + (s.LastReconcile is { } at ? $" (rebuilt {at.ToString("u", CultureInfo.InvariantCulture)})" : string.Empty) },
             new[] { "leases", $"{s.LeaseTotal} (" + string.Join(", ", s.Leases.Select(p => $"{p.Key} {p.Value}")) + ")" },
+            new[] { "rtsp helper", s.Rtsp is not { } rtsp ? "-" : rtsp.Helper == "observer" ? $"the daemon's own: {rtsp.Connections} connection(s), {rtsp.MediaPorts} media port(s) open" : rtsp.Helper },
         };
         await output.WriteAsync(Table(rows)).ConfigureAwait(false);
         return 0;

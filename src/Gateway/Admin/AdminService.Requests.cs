@@ -67,7 +67,7 @@ public sealed partial class AdminService
     private Task MetricsAsync(HttpResponse response)
     {
         response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-        return response.WriteAsync(_metrics.Render(LeaseCounts(_engine.Leases(), _time.GetUtcNow())));
+        return response.WriteAsync(_metrics.Render(LeaseCounts(_engine.Leases(), _time.GetUtcNow()), _rtsp is null ? null : (_rtsp.Connections, _media.OpenMediaCount)));
     }
 
     private Task LeasesAsync(HttpRequest request, HttpResponse response)
@@ -175,7 +175,8 @@ public sealed partial class AdminService
             counts,
             counts.Values.Sum(),
             status.KernelInSync,
-            status.LastReconcile);
+            status.LastReconcile,
+            new RtspView(_options.RtspHelper.ToString().ToLowerInvariant(), _rtsp?.Connections ?? 0, _media.OpenMediaCount));
     }
 
     /// <summary>Live leases by the protocol that made them; every protocol is listed, with 0 when it has none.</summary>

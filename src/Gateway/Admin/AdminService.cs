@@ -22,6 +22,8 @@ public sealed partial class AdminService : KestrelService
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly DateTimeOffset _started;
+    private readonly KernelBackend.IMediaFirewall _media;
+    private readonly Rtsp.RtspHelperService? _rtsp;
     private string _token = string.Empty;
 
     public AdminService(
@@ -31,9 +33,13 @@ public sealed partial class AdminService : KestrelService
         GatewayMetrics metrics,
         TimeProvider time,
         ILoggerFactory loggerFactory,
-        ILogger<AdminService> logger)
+        ILogger<AdminService> logger,
+        KernelBackend.IMediaFirewall media,
+        Rtsp.RtspHelperService? rtsp = null)
         : base(loggerFactory)
     {
+        _media = media;
+        _rtsp = rtsp;
         _options = options;
         _engine = engine;
         _state = state;

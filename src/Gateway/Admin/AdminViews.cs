@@ -33,7 +33,11 @@ public sealed record StatusView(
     IReadOnlyDictionary<string, int> Leases,
     int LeaseTotal,
     bool KernelInSync,
-    DateTimeOffset? LastReconcile);
+    DateTimeOffset? LastReconcile,
+    RtspView Rtsp);
+
+/// <summary>The RTSP helper: which one runs ("off", "kernel", "observer"), and for the daemon's own, what it follows and holds open.</summary>
+public sealed record RtspView(string Helper, int Connections, int MediaPorts);
 
 /// <summary>An RFC 9457 problem body for every 4xx the admin endpoint gives.</summary>
 public sealed record ProblemView(string Type, string Title, int Status, string Detail);
@@ -42,5 +46,6 @@ public sealed record ProblemView(string Type, string Title, int Status, string D
 [JsonSerializable(typeof(LeaseView))]
 [JsonSerializable(typeof(LeaseView[]))]
 [JsonSerializable(typeof(StatusView))]
+[JsonSerializable(typeof(RtspView))]
 [JsonSerializable(typeof(ProblemView))]
 public sealed partial class AdminJsonContext : JsonSerializerContext;

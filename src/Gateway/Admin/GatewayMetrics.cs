@@ -29,14 +29,22 @@ public sealed class GatewayMetrics
 
     public long DropCount(string reason) => _drops.TryGetValue(reason, out long[]? n) ? Interlocked.Read(ref n[0]) : 0;
 
-    /// <summary>The exposition text; <paramref name="leases"/> are the live leases by protocol.</summary>
-    public string Render(IReadOnlyDictionary<string, int> leases)
+    /// <summary>The exposition text; <paramref name="leases"/> are the live leases by protocol, <paramref name="rtsp"/> what the RTSP helper follows and holds open.</summary>
+    public string Render(IReadOnlyDictionary<string, int> leases, (int Connections, int MediaPorts)? rtsp = null)
     {
         var text = new StringBuilder(2048);
         text.Append("# HELP portmapper_leases Live leases, by the protocol that created them.\n# TYPE portmapper_leases gauge\n");
         foreach (var (protocol, count) in leases.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             Line(text, "portmapper_leases", $"protocol=\"{protocol}\"", count);
+        }
+
+        if (rtsp is { } r)
+        {
+            text.Append("# HELP portmapper_rtsp_connections RTSP control connections the helper follows.\n# TYPE portmapper_rtsp_connections gauge\n");
+            text.Append("portmapper_rtsp_connections ").Append(r.Connections.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            text.Append("# HELP portmapper_rtsp_media_ports UDP media ports the RTSP helper holds open.\n# TYPE portmapper_rtsp_media_ports gauge\n");
+            text.Append("portmapper_rtsp_media_ports ").Append(r.MediaPorts.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
 
         text.Append("# HELP portmapper_requests_total Requests answered, by protocol and result.\n# TYPE portmapper_requests_total counter\n");

@@ -20,7 +20,7 @@ public partial class GatewayMetricsTests
         metrics.KernelOperation("apply", TimeSpan.FromMilliseconds(0.3));
         metrics.KernelOperation("apply", TimeSpan.FromMilliseconds(30));
 
-        string text = metrics.Render(new Dictionary<string, int> { ["natpmp"] = 3, ["upnp"] = 1 });
+        string text = metrics.Render(new Dictionary<string, int> { ["natpmp"] = 3, ["upnp"] = 1 }, (Connections: 1, MediaPorts: 2));
         foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             Assert.True(line.StartsWith("# HELP ", StringComparison.Ordinal) || line.StartsWith("# TYPE ", StringComparison.Ordinal) || SampleLine().IsMatch(line), line);
@@ -28,6 +28,8 @@ public partial class GatewayMetricsTests
 
         Assert.Contains("# TYPE portmapper_leases gauge\n", text, StringComparison.Ordinal);
         Assert.Contains("portmapper_leases{protocol=\"natpmp\"} 3\n", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE portmapper_rtsp_media_ports gauge\nportmapper_rtsp_media_ports 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("portmapper_rtsp_connections 1\n", text, StringComparison.Ordinal);
         Assert.Contains("portmapper_requests_total{protocol=\"natpmp\",result=\"Success\"} 2\n", text, StringComparison.Ordinal);
         Assert.Contains("portmapper_requests_total{protocol=\"upnp\",result=\"718\"} 1\n", text, StringComparison.Ordinal);
         Assert.Contains("portmapper_dropped_total{reason=\"ssdp_not_lan\"} 1\n", text, StringComparison.Ordinal);
