@@ -17,6 +17,7 @@ command -v dbus-daemon >/dev/null || need+=(dbus)
 command -v dpkg-deb >/dev/null || need+=(dpkg)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v ip >/dev/null || need+=(iproute2)
+command -v curl >/dev/null || need+=(curl)
 command -v capsh >/dev/null || need+=(libcap2-bin)
 # The RTSP lab: gst-rtsp-server and rtspsrc driven from Python (conformance/rtsp).
 /usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer", "1.0")' 2>/dev/null || need+=(python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0)

@@ -10,6 +10,9 @@ using PortMapper.Conformance.PcpClient;
 // pm-load upnp --gateway A --clients FIRST COUNT --levels ... --measure N --window W [--port P] [--pid PID]
 //                                             SOAP AddPortMapping over keep-alive HTTP
 // pm-load ready --gateway A [--timeout S]     ms until the gateway answers an external-address request
+// pm-load rtsp-server --listen ADDR:PORT        a minimal RTSP server that streams to whoever SETUPs (run it upstream)
+// pm-load rtsp --server ADDR:PORT --clients FIRST COUNT --levels 0,100,1000 --measure N --window W [--pid PID]
+//                                             RTSP helper: SETUP answered -> first media packet, with held sessions
 // pm-load pcp-map --gateway A --client C --port N [--protocol tcp|udp] [--external N] [--lifetime S] [--filter ADDR/LEN]
 //                                             one PCP MAP by hand (Debian ships no PCP client)
 return args.FirstOrDefault() switch
@@ -19,6 +22,8 @@ return args.FirstOrDefault() switch
     "upnp" => await RunUpnpLoadAsync(Options.Parse(args[1..])),
     "ready" => await ReadyAsync(Options.Parse(args[1..])),
     "pcp-map" => await PcpMapAsync(Options.Parse(args[1..])),
+    "rtsp-server" => await RtspServerAsync(Options.Parse(args[1..])),
+    "rtsp" => await RtspLoadAsync(Options.Parse(args[1..])),
     _ => Usage(),
 };
 
@@ -27,6 +32,8 @@ static int Usage()
     Console.Error.WriteLine("usage: pm-load natpmp|pcp --gateway A --clients FIRST COUNT [--levels 100,1000,10000] [--measure N] [--window W] [--pid PID]");
     Console.Error.WriteLine("       pm-load upnp --gateway A --clients FIRST COUNT [--levels 100,1000,10000] [--measure N] [--window W] [--port P] [--pid PID]");
     Console.Error.WriteLine("       pm-load ready --gateway A [--timeout SECONDS]");
+    Console.Error.WriteLine("       pm-load rtsp-server --listen ADDR:PORT");
+    Console.Error.WriteLine("       pm-load rtsp --server ADDR:PORT --clients FIRST COUNT [--levels 0,100,1000] [--measure N] [--window W] [--pid PID]");
     Console.Error.WriteLine("       pm-load pcp-map --gateway A --client C --port N [--protocol tcp|udp] [--external N] [--lifetime S] [--filter ADDR/LEN]");
     return 2;
 }
@@ -148,6 +155,48 @@ static async Task<int> PcpMapAsync(Options o)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"result {answer.Result}, lifetime {answer.Lifetime} s, epoch {answer.Epoch}: {answer.ExternalAddress} port {answer.ExternalPort} -> {client} port {answer.InternalPort}"));
     return answer.Result == PcpAnswer.Success ? 0 : 1;
+}
+
+static async Task<int> RtspServerAsync(Options o)
+{
+    using var cts = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+    try
+    {
+        await RtspBenchServer.RunAsync(IPEndPoint.Parse(o.Get("listen")), cts.Token);
+    }
+    catch (OperationCanceledException)
+    {
+    }
+
+    return 0;
+}
+
+/// <summary>For each level: hold that many sessions open (two media ports each), then measure new sessions.</summary>
+static async Task<int> RtspLoadAsync(Options o)
+{
+    int[] levels = [.. o.Get("levels", "0,100,1000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
+    int measure = int.Parse(o.Get("measure", "500"), CultureInfo.InvariantCulture);
+    int window = int.Parse(o.Get("window", "8"), CultureInfo.InvariantCulture);
+    int? pid = o.Has("pid") ? int.Parse(o.Get("pid"), CultureInfo.InvariantCulture) : null;
+    using var load = new RtspLoad(IPEndPoint.Parse(o.Get("server")), Clients(o));
+    Console.WriteLine($"RTSP helper load: {window} sessions at a time; each level: hold that many sessions open, then {measure} measured sessions (SETUP, first media packet, TEARDOWN)");
+    Console.WriteLine("| held sessions (media ports) | measured sessions | sessions/s | SETUP answer -> media p50 ms | p99 ms | max ms | errors | lost | daemon RSS MB |");
+    Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+    foreach (int level in levels)
+    {
+        if (level > load.Held)
+        {
+            await load.HoldAsync(level - load.Held, window);
+        }
+
+        var (seconds, latencies) = await load.MeasureAsync(measure, window);
+        latencies.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {load.Held:N0} ({2 * load.Held:N0}) | {latencies.Count:N0} | {latencies.Count / seconds:N0} | {PortControlLoad.Percentile(latencies, 50):F2} | {PortControlLoad.Percentile(latencies, 99):F2} | {latencies.LastOrDefault():F2} | {load.Errors} | {load.Lost} | {(pid is { } p ? RssMegabytes(p) : "-")} |"));
+    }
+
+    return load.Errors == 0 && load.Lost == 0 ? 0 : 1;
 }
 
 static string RssMegabytes(int pid)

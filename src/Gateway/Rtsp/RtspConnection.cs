@@ -1,5 +1,3 @@
-using PortMapper.Protocols.Rtsp;
-
 namespace PortMapper.Gateway.Rtsp;
 
 /// <summary>What is known of one control connection.</summary>
@@ -19,8 +17,8 @@ internal sealed class RtspConnection
 
     public RtspHalfStream FromServer { get; } = new();
 
-    /// <summary>SETUP requests by CSeq, waiting for their answers: the stream URI and the transports offered.</summary>
-    public Dictionary<int, (string Uri, List<RtspTransportSpec> Offered)> PendingSetups { get; } = [];
+    /// <summary>SETUP requests by CSeq, waiting for their answers.</summary>
+    public Dictionary<int, RtspPendingSetup> PendingSetups { get; } = [];
 
     public List<RtspStream> Streams { get; } = [];
 

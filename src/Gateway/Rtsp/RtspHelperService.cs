@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -186,6 +187,7 @@ public sealed class RtspHelperService : BackgroundService
             return;
         }
 
+        long started = Stopwatch.GetTimestamp();
         try
         {
             foreach (var group in _changes.Where(c => c.Kind != MediaChangeKind.Close).GroupBy(c => c.Timeout))
@@ -199,6 +201,8 @@ public sealed class RtspHelperService : BackgroundService
                 _media.CloseMedia(closed);
                 Log.RtspClosed(_logger, closed.Length);
             }
+
+            _metrics.KernelOperation("media", Stopwatch.GetElapsedTime(started));
         }
         catch (FirewallException e)
         {

@@ -188,24 +188,8 @@ public sealed class RtspTracker
         switch (message.Method)
         {
             case "SETUP" when message.CSeq is int cseq && message.Transport is { } transport:
-            {
-                var offered = new List<RtspTransportSpec>();
-                RtspTransportError error = RtspTransportParser.TryParse(transport, offered);
-                if (error != RtspTransportError.None)
-                {
-                    Log.RtspRefused(_logger, connection.Key.Client, connection.Key.Server, $"SETUP Transport: {error}");
-                    return;
-                }
-
-                if (connection.PendingSetups.Count >= RtspTrackerOptions.MaxPendingSetups)
-                {
-                    connection.PendingSetups.Remove(connection.PendingSetups.Keys.Min());
-                }
-
-                connection.PendingSetups[cseq] = (message.Uri!, offered);
+                OnSetup(connection, cseq, message, transport, changes);
                 break;
-            }
-
             case "TEARDOWN":
                 Teardown(connection, message.Session, message.Uri!, changes);
                 break;
@@ -222,67 +206,98 @@ public sealed class RtspTracker
         }
     }
 
-    private void OnResponse(RtspConnection connection, RtspMessage message, List<MediaChange> changes)
+    /// <summary>
+    /// A SETUP request. The client's first UDP offer is opened at once, from that server only: a server streams
+    /// right after PLAY, which can follow its answer within a millisecond or two, and media that arrives before its
+    /// port is open makes a flow without the translation. The answer confirms the ports, or corrects them.
+    /// </summary>
+    private void OnSetup(RtspConnection connection, int cseq, RtspMessage message, string transport, List<MediaChange> changes)
     {
-        if (!message.IsResponse || message.CSeq is not int cseq || !connection.PendingSetups.Remove(cseq, out var setup) || !message.IsSuccess)
+        var offered = new List<RtspTransportSpec>();
+        RtspTransportError error = RtspTransportParser.TryParse(transport, offered);
+        if (error != RtspTransportError.None)
         {
-            return; // requests of the server's, answers to anything but SETUP, and refusals open nothing
-        }
-
-        if (message.Transport is null || RtspTransportParser.TryParse(message.Transport, _specs) != RtspTransportError.None || _specs.Count != 1)
-        {
-            Log.RtspRefused(_logger, connection.Key.Client, connection.Key.Server, "SETUP answer without one well-formed Transport");
+            Log.RtspRefused(_logger, connection.Key.Client, connection.Key.Server, $"SETUP Transport: {error}");
             return;
         }
 
-        RtspTransportSpec chosen = _specs[0];
-        if (!chosen.IsUnicastUdp)
+        if (connection.PendingSetups.Count >= RtspTrackerOptions.MaxPendingSetups)
         {
-            return; // interleaved (the media rides the control connection), TCP or multicast: nothing to open
+            int oldest = connection.PendingSetups.Keys.Min();
+            if (connection.PendingSetups.Remove(oldest, out RtspPendingSetup? dropped) && dropped.Opened is { } unanswered)
+            {
+                Remove(connection, unanswered, changes);
+            }
+        }
+
+        string uri = message.Uri!;
+        RtspTransportSpec? first = offered.FirstOrDefault(o => o.IsUnicastUdp && o.ClientPorts is not null);
+        RtspStream? opened = null;
+        if (connection.PendingSetups.Remove(cseq, out RtspPendingSetup? repeated) && repeated.Opened is { } earlier)
+        {
+            Remove(connection, earlier, changes); // the same CSeq twice: the later request counts
+        }
+
+        // A stream set up again keeps its ports until the answer says which it gets.
+        bool again = connection.Streams.Any(s => s.Uri == uri && s.Session == message.Session);
+
+        if (first is not null && !again && Refusal(connection, first.ClientPorts!.Value, first.Destination, null) is null)
+        {
+            opened = Open(connection, message.Session, uri, first.ClientPorts.Value, changes);
+        }
+
+        connection.PendingSetups[cseq] = new RtspPendingSetup(uri, offered, opened);
+    }
+
+    private void OnResponse(RtspConnection connection, RtspMessage message, List<MediaChange> changes)
+    {
+        if (!message.IsResponse || message.CSeq is not int cseq || !connection.PendingSetups.Remove(cseq, out RtspPendingSetup? setup))
+        {
+            return; // requests of the server's, and answers to anything but SETUP, open nothing
+        }
+
+        RtspStream? ahead = setup.Opened;
+        RtspTransportSpec? chosen = null;
+        string? refusal = !message.IsSuccess ? $"SETUP answered {message.StatusCode}"
+            : message.Transport is null || RtspTransportParser.TryParse(message.Transport, _specs) != RtspTransportError.None || _specs.Count != 1
+                ? "SETUP answer without one well-formed Transport"
+                : null;
+        if (refusal is null)
+        {
+            chosen = _specs[0];
+            refusal = chosen.IsUnicastUdp ? null : "the answer's transport is not unicast UDP";
         }
 
         // The answer repeats the client ports; where it does not, the one UDP offer of the request says them.
         RtspTransportSpec[] udpOffers = [.. setup.Offered.Where(o => o.IsUnicastUdp)];
-        RtspPortRange? ports = chosen.ClientPorts ?? (udpOffers.Length == 1 ? udpOffers[0].ClientPorts : null);
-        string? destination = chosen.Destination ?? (udpOffers.Length == 1 ? udpOffers[0].Destination : null);
-        RtspConnectionKey key = connection.Key;
-        string? refusal = ports switch
+        RtspPortRange? ports = chosen?.ClientPorts ?? (udpOffers.Length == 1 ? udpOffers[0].ClientPorts : null);
+        string? destination = chosen?.Destination ?? (udpOffers.Length == 1 ? udpOffers[0].Destination : null);
+        if (refusal is null && ports is null)
         {
-            null => "no client_port",
-            { Count: > 2 } => $"client_port {ports.Value.Low}-{ports.Value.High} is more than an RTP/RTCP pair",
-            _ when !string.IsNullOrEmpty(destination) && !(IPAddress.TryParse(destination, out IPAddress? d) && d.Equals(key.Client))
-                => $"media for another host ({destination})",
-            _ => null,
-        };
-        if (refusal is null)
-        {
-            for (int p = ports!.Value.Low; p <= ports.Value.High && refusal is null; p++)
-            {
-                refusal = !_options.MayOpen(key.Client, (ushort)p) ? $"port {p} is not allowed by the policy"
-                    : _owners.TryGetValue(OwnerKey(new MediaOpening(key.Server, key.Client, (ushort)p)), out RtspConnection? owner) && owner != connection
-                        ? $"port {p} from {key.Server} is already open for {owner.Key.Client}"
-                        : null;
-            }
+            refusal = "no client_port";
         }
 
-        // The same stream set up again replaces its ports.
-        RtspStream? earlier = connection.Streams.FirstOrDefault(s => s.Uri == setup.Uri && s.Session == message.Session);
-        if (refusal is null && connection.PortCount - (earlier?.Ports.Count ?? 0) + ports!.Value.Count > _options.MaxPortsPerConnection)
+        bool confirmed = refusal is null && ahead is not null && ahead.Ports[0].Port == ports!.Value.Low && ahead.Ports.Count == ports.Value.Count
+            && (string.IsNullOrEmpty(destination) || IsClient(connection, destination));
+        if (ahead is not null && !confirmed)
         {
-            refusal = $"more than {_options.MaxPortsPerConnection} media ports on one connection";
+            Remove(connection, ahead, changes); // refused, or other ports than offered
         }
 
+        // The same stream set up again (in its session) replaces its ports.
+        RtspStream? earlier = ahead is null ? connection.Streams.FirstOrDefault(s => s.Uri == setup.Uri && s.Session == message.Session) : null;
+        refusal ??= confirmed ? null : Refusal(connection, ports!.Value, destination, earlier);
         if (refusal is not null)
         {
-            Log.RtspRefused(_logger, key.Client, key.Server, refusal);
+            if (message.IsSuccess)
+            {
+                Log.RtspRefused(_logger, connection.Key.Client, connection.Key.Server, refusal);
+            }
+
             return;
         }
 
-        if (earlier is not null)
-        {
-            Remove(connection, earlier, changes);
-        }
-
+        TimeSpan before = connection.PortTimeout;
         if (message.SessionTimeout is int seconds)
         {
             TimeSpan timeout = TimeSpan.FromSeconds(seconds);
@@ -290,8 +305,70 @@ public sealed class RtspTracker
                 : timeout > RtspTrackerOptions.MaxSessionTimeout ? RtspTrackerOptions.MaxSessionTimeout : timeout;
         }
 
-        MediaOpening[] opened = [.. Enumerable.Range(ports!.Value.Low, ports.Value.Count).Select(p => new MediaOpening(key.Server, key.Client, (ushort)p))];
-        connection.Streams.Add(new RtspStream(message.Session, setup.Uri, opened));
+        RtspStream stream;
+        if (confirmed)
+        {
+            // Now it is known which session the ports belong to (a first SETUP has none yet).
+            stream = ahead! with { Session = message.Session };
+            connection.Streams[connection.Streams.IndexOf(ahead!)] = stream;
+            if (connection.PortTimeout != before)
+            {
+                changes.AddRange(stream.Ports.Select(p => new MediaChange(MediaChangeKind.Refresh, p, connection.PortTimeout)));
+            }
+        }
+        else
+        {
+            if (earlier is not null)
+            {
+                Remove(connection, earlier, changes);
+            }
+
+            stream = Open(connection, message.Session, setup.Uri, ports!.Value, changes);
+        }
+
+        RtspConnectionKey key = connection.Key;
+        Log.RtspOpened(_logger, key.Client, key.Server, stream.Ports[0].Port, stream.Ports[^1].Port, message.Session ?? "-", (int)connection.PortTimeout.TotalSeconds);
+    }
+
+    /// <summary>Why these ports may not be opened for the connection's client (null: they may), leaving out a stream they would replace.</summary>
+    private string? Refusal(RtspConnection connection, RtspPortRange ports, string? destination, RtspStream? replaced)
+    {
+        RtspConnectionKey key = connection.Key;
+        if (ports.Count > 2)
+        {
+            return $"client_port {ports.Low}-{ports.High} is more than an RTP/RTCP pair";
+        }
+
+        if (!string.IsNullOrEmpty(destination) && !IsClient(connection, destination))
+        {
+            return $"media for another host ({destination})";
+        }
+
+        for (int p = ports.Low; p <= ports.High; p++)
+        {
+            if (!_options.MayOpen(key.Client, (ushort)p))
+            {
+                return $"port {p} is not allowed by the policy";
+            }
+
+            if (_owners.TryGetValue(OwnerKey(new MediaOpening(key.Server, key.Client, (ushort)p)), out RtspConnection? owner)
+                && !(owner == connection && replaced is not null && replaced.Ports.Any(o => o.Port == p)))
+            {
+                return owner == connection ? $"port {p} is already open on this connection" : $"port {p} from {key.Server} is already open for {owner.Key.Client}";
+            }
+        }
+
+        return connection.PortCount - (replaced?.Ports.Count ?? 0) + ports.Count > _options.MaxPortsPerConnection
+            ? $"more than {_options.MaxPortsPerConnection} media ports on one connection"
+            : null;
+    }
+
+    private RtspStream Open(RtspConnection connection, string? session, string uri, RtspPortRange ports, List<MediaChange> changes)
+    {
+        RtspConnectionKey key = connection.Key;
+        MediaOpening[] opened = [.. Enumerable.Range(ports.Low, ports.Count).Select(p => new MediaOpening(key.Server, key.Client, (ushort)p))];
+        var stream = new RtspStream(session, uri, opened);
+        connection.Streams.Add(stream);
         connection.Refreshed = connection.LastRequest;
         foreach (MediaOpening port in opened)
         {
@@ -299,8 +376,11 @@ public sealed class RtspTracker
             changes.Add(new MediaChange(MediaChangeKind.Open, port, connection.PortTimeout));
         }
 
-        Log.RtspOpened(_logger, key.Client, key.Server, ports.Value.Low, ports.Value.High, message.Session ?? "-", (int)connection.PortTimeout.TotalSeconds);
+        return stream;
     }
+
+    private static bool IsClient(RtspConnection connection, string destination) =>
+        IPAddress.TryParse(destination, out IPAddress? address) && address.Equals(connection.Key.Client);
 
     /// <summary>TEARDOWN of a stream's URI ends that stream; of anything else (the aggregate URI), the whole session (§10.7).</summary>
     private void Teardown(RtspConnection connection, string? session, string uri, List<MediaChange> changes)

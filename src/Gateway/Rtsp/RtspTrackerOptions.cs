@@ -8,8 +8,8 @@ namespace PortMapper.Gateway.Rtsp;
 /// <param name="MaxPortsPerConnection">Media ports one control connection may hold open (8 streams of RTP and RTCP).</param>
 public sealed record RtspTrackerOptions(
     Func<IPAddress, ushort, bool> MayOpen,
-    int MaxConnections = 1024,
-    int MaxConnectionsPerClient = 64,
+    int MaxConnections = 4096,
+    int MaxConnectionsPerClient = 256,
     int MaxPortsPerConnection = 16)
 {
     /// <summary>RFC 2326 §12.37: a session without a timeout parameter times out after 60 s.</summary>

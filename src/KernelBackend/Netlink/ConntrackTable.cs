@@ -85,24 +85,24 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
                 }
 
                 ReadOnlySpan<byte> attributes = _buffer.AsSpan(at + HeaderLength + 4, length - HeaderLength - 4);
-                byte[]? orig = null;
+                ReadOnlySpan<byte> orig = default;
                 bool match = false;
-                foreach (var (attrType, payload, whole) in Attributes(attributes))
+                foreach (NetlinkAttributes attribute in new NetlinkAttributes(attributes))
                 {
-                    if (attrType is CtaTupleOrig or CtaTupleReply)
+                    if (attribute.Type is CtaTupleOrig or CtaTupleReply)
                     {
-                        match |= Ends(payload) is { } ends && wanted.TryGetValue(ends.Destination, out HashSet<IPAddress>? sources)
+                        match |= Ends(attribute.Payload) is { } ends && wanted.TryGetValue(ends.Destination, out HashSet<IPAddress>? sources)
                             && (sources is null || (ends.Source is { } source && sources.Contains(source)));
-                        if (attrType == CtaTupleOrig)
+                        if (attribute.Type == CtaTupleOrig)
                         {
-                            orig = whole.ToArray();
+                            orig = attribute.Whole;
                         }
                     }
                 }
 
-                if (match && orig is not null)
+                if (match && !orig.IsEmpty)
                 {
-                    found.Add(orig);
+                    found.Add(orig.ToArray());
                 }
 
                 at += Align(length);
@@ -129,59 +129,39 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
         IPAddress? address = null, source = null;
         byte protocol = 0;
         ushort port = 0;
-        foreach (var (type, payload, _) in Attributes(tuple))
+        foreach (NetlinkAttributes part in new NetlinkAttributes(tuple))
         {
-            if (type == CtaTupleIp)
+            if (part.Type == CtaTupleIp)
             {
-                foreach (var (ipType, ip, _) in Attributes(payload))
+                foreach (NetlinkAttributes ip in new NetlinkAttributes(part.Payload))
                 {
-                    if ((ipType == CtaIpV4Dst && ip.Length == 4) || (ipType == CtaIpV6Dst && ip.Length == 16))
+                    if ((ip.Type == CtaIpV4Dst && ip.Payload.Length == 4) || (ip.Type == CtaIpV6Dst && ip.Payload.Length == 16))
                     {
-                        address = new IPAddress(ip);
+                        address = new IPAddress(ip.Payload);
                     }
-                    else if ((ipType == CtaIpV4Src && ip.Length == 4) || (ipType == CtaIpV6Src && ip.Length == 16))
+                    else if ((ip.Type == CtaIpV4Src && ip.Payload.Length == 4) || (ip.Type == CtaIpV6Src && ip.Payload.Length == 16))
                     {
-                        source = new IPAddress(ip);
+                        source = new IPAddress(ip.Payload);
                     }
                 }
             }
-            else if (type == CtaTupleProto)
+            else if (part.Type == CtaTupleProto)
             {
-                foreach (var (protoType, value, _) in Attributes(payload))
+                foreach (NetlinkAttributes proto in new NetlinkAttributes(part.Payload))
                 {
-                    if (protoType == CtaProtoNum && value.Length >= 1)
+                    if (proto.Type == CtaProtoNum && proto.Payload.Length >= 1)
                     {
-                        protocol = value[0];
+                        protocol = proto.Payload[0];
                     }
-                    else if (protoType == CtaProtoDstPort && value.Length >= 2)
+                    else if (proto.Type == CtaProtoDstPort && proto.Payload.Length >= 2)
                     {
-                        port = BinaryPrimitives.ReadUInt16BigEndian(value);
+                        port = BinaryPrimitives.ReadUInt16BigEndian(proto.Payload);
                     }
                 }
             }
         }
 
         return address is null ? null : ((address, protocol, port), source);
-    }
-
-    /// <summary>The netlink attributes of a buffer: type (nested and byte-order flags masked off), payload, and the whole attribute.</summary>
-    private static List<(ushort Type, byte[] Payload, byte[] Whole)> Attributes(ReadOnlySpan<byte> buffer)
-    {
-        var list = new List<(ushort, byte[], byte[])>();
-        for (int at = 0; at + 4 <= buffer.Length;)
-        {
-            ushort length = BinaryPrimitives.ReadUInt16LittleEndian(buffer[at..]);
-            ushort type = (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(buffer[(at + 2)..]) & 0x3FFF);
-            if (length < 4 || at + length > buffer.Length)
-            {
-                break;
-            }
-
-            list.Add((type, buffer.Slice(at + 4, length - 4).ToArray(), buffer.Slice(at, length).ToArray()));
-            at += Align(length);
-        }
-
-        return list;
     }
 
     private void Send(ushort type, ushort flags, byte family, byte[] attributes)

@@ -30,6 +30,25 @@ public class RtspTrackerTests
 
     private static MediaChange[] Of(RtspConversation c, MediaChangeKind kind) => [.. c.Changes.Where(x => x.Kind == kind)];
 
+    /// <summary>The ports the changes leave open, in the order they were opened.</summary>
+    private static List<MediaOpening> LeftOpen(RtspConversation c)
+    {
+        var open = new List<MediaOpening>();
+        foreach (MediaChange change in c.Changes)
+        {
+            if (change.Kind == MediaChangeKind.Open)
+            {
+                open.Add(change.Opening);
+            }
+            else if (change.Kind == MediaChangeKind.Close)
+            {
+                open.Remove(change.Opening);
+            }
+        }
+
+        return open;
+    }
+
     /// <summary>The GStreamer exchange seen in the lab: OPTIONS, DESCRIBE (with an SDP body), SETUP, PLAY, TEARDOWN.</summary>
     private RtspConversation PlayedSession(int segment = int.MaxValue)
     {
@@ -119,7 +138,7 @@ public class RtspTrackerTests
         RtspConversation c = Connect()
             .ClientSends(Setup(3, "RTP/AVP;unicast;client_port=5000-5001"))
             .ServerSends(Reply(3, "RTP/AVP;unicast;client_port=5000-5001", session: "abc;timeout=45"));
-        Assert.Equal(TimeSpan.FromSeconds(90), c.Changes[0].Timeout);
+        Assert.Equal([TimeSpan.FromSeconds(90)], Of(c, MediaChangeKind.Refresh).Select(x => x.Timeout).Distinct());
         c.Changes.Clear();
         c.Sweep(TimeSpan.FromSeconds(89));
         Assert.Empty(c.Changes);
@@ -145,17 +164,44 @@ public class RtspTrackerTests
     }
 
     [Fact]
-    public void SetupRefused_OpensNothing()
+    public void Setup_OpensTheOfferedPortsBeforeTheAnswer()
     {
-        RtspConversation c = Connect().ClientSends(Setup(3, "RTP/AVP;unicast;client_port=5000-5001")).ServerSends(Reply(3, "RTP/AVP;unicast;client_port=5000-5001", status: 454));
-        Assert.Empty(c.Changes);
+        // A server streams right after PLAY, which may follow its answer within a millisecond.
+        RtspConversation c = Connect().ClientSends(Setup(3, "RTP/AVP/TCP;interleaved=0-1,RTP/AVP;unicast;client_port=5000-5001"));
+        Assert.Equal([Port(5000), Port(5001)], LeftOpen(c));
     }
 
     [Fact]
-    public void AnswerToAnUnknownCSeq_OpensNothing()
+    public void SetupRefused_ClosesWhatTheRequestOpened()
     {
-        RtspConversation c = Connect().ClientSends(Setup(3, "RTP/AVP;unicast;client_port=5000-5001")).ServerSends(Reply(4, "RTP/AVP;unicast;client_port=5000-5001"));
-        Assert.Empty(c.Changes);
+        RtspConversation c = Connect().ClientSends(Setup(3, "RTP/AVP;unicast;client_port=5000-5001")).ServerSends(Reply(3, "RTP/AVP;unicast;client_port=5000-5001", status: 454));
+        Assert.Empty(LeftOpen(c));
+        Assert.Equal(0, _tracker.OpenPorts);
+    }
+
+    [Fact]
+    public void AnswerWithOtherPorts_MovesToThem()
+    {
+        RtspConversation c = Connect().ClientSends(Setup(3, "RTP/AVP;unicast;client_port=5000-5001")).ServerSends(Reply(3, "RTP/AVP;unicast;client_port=5010-5011"));
+        Assert.Equal([Port(5010), Port(5011)], LeftOpen(c));
+        Assert.Equal([Port(5000), Port(5001)], Of(c, MediaChangeKind.Close).Select(x => x.Opening));
+    }
+
+    [Fact]
+    public void AnswerChoosingInterleaved_ClosesTheUdpPorts()
+    {
+        RtspConversation c = Connect().ClientSends(Setup(3, "RTP/AVP;unicast;client_port=5000-5001,RTP/AVP/TCP;interleaved=0-1"))
+            .ServerSends(Reply(3, "RTP/AVP/TCP;unicast;interleaved=0-1"));
+        Assert.Empty(LeftOpen(c));
+    }
+
+    [Fact]
+    public void AnswerToAnUnknownCSeq_ChangesNothing()
+    {
+        RtspConversation c = Connect().ClientSends(Setup(3, "RTP/AVP;unicast;client_port=5000-5001"));
+        int before = c.Changes.Count;
+        c.ServerSends(Reply(4, "RTP/AVP;unicast;client_port=5000-5001"));
+        Assert.Equal(before, c.Changes.Count);
     }
 
     [Fact]
@@ -177,11 +223,23 @@ public class RtspTrackerTests
     [InlineData("RTP/AVP;unicast;client_port=5000-5001", "RTP/AVP;unicast;client_port=5000-5001,RTP/AVP;unicast;client_port=6000-6001")] // two answers
     [InlineData("RTP/AVP;unicast;client_port=5000-5001", "RTP/AVP;unicast;client_port=x")]
     [InlineData("RTP/AVP;unicast;client_port=5000-5001", null)]
-    public void Setup_ThatMustNotOpen_OpensNothing(string offer, string? answer)
+    public void Setup_ThatMustNotOpen_LeavesNothingOpen(string offer, string? answer)
     {
         RtspConversation c = Connect().ClientSends(Setup(3, offer)).ServerSends(Reply(3, answer));
-        Assert.Empty(c.Changes);
+        Assert.Empty(LeftOpen(c));
         Assert.Equal(0, _tracker.OpenPorts);
+    }
+
+    [Theory]
+    [InlineData("RTP/AVP;unicast;client_port=5000-5003")]
+    [InlineData("RTP/AVP;unicast;client_port=1000-1001")]
+    [InlineData("RTP/AVP;unicast;destination=192.168.77.11;client_port=5000-5001")]
+    [InlineData("RTP/AVP/TCP;unicast;interleaved=0-1")]
+    [InlineData("RTP/AVP;multicast;client_port=5000-5001")]
+    public void Request_ThatMustNotOpen_OpensNothingEvenForAMoment(string offer)
+    {
+        RtspConversation c = Connect().ClientSends(Setup(3, offer));
+        Assert.Empty(c.Changes);
     }
 
     [Fact]
@@ -199,7 +257,7 @@ public class RtspTrackerTests
         RtspConversation second = Connect(s_client2, 41000)
             .ClientSends(Setup(3, "RTP/AVP;unicast;client_port=5000-5001")).ServerSends(Reply(3, "RTP/AVP;unicast;client_port=5000-5001", session: "other"));
         Assert.Equal(2, first.Changes.Count);
-        Assert.DoesNotContain(second.Changes, x => x.Opening.Client.Equals(s_client2));
+        Assert.Empty(LeftOpen(second));
 
         first.ClientFin();
         second.ClientSends(Setup(4, "RTP/AVP;unicast;client_port=5000-5001", "other")).ServerSends(Reply(4, "RTP/AVP;unicast;client_port=5000-5001", session: "other"));
@@ -232,6 +290,11 @@ public class RtspTrackerTests
         RtspConversation c = Connect().ClientLoses("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n")
             .ClientSends(Setup(3, "RTP/AVP;unicast;client_port=5000-5001")).ServerSends(Reply(3, "RTP/AVP;unicast;client_port=5000-5001"));
         Assert.Empty(c.Changes);
+
+        // From the server: what the request opened stays until the connection ends, as nothing more can be read.
+        RtspConversation s = Connect(port: 40100).ClientSends(Setup(3, "RTP/AVP;unicast;client_port=6000-6001"));
+        s.ServerSendsBytes([]).ClientFin();
+        Assert.Empty(LeftOpen(s));
     }
 
     [Fact]
