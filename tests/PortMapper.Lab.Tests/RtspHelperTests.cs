@@ -171,6 +171,43 @@ public class RtspHelperTests : IClassFixture<GatewayLab>
         await _lab.NatPmpcAsync(_lab.Lan1, 6100, 6100, "tcp", 0);
     }
 
+    [Fact]
+    public async Task MediaPorts_AreReinstalledAfterAFirewallReload()
+    {
+        using TcpListener listener = NetNs.Run(_lab.Wan, () =>
+        {
+            var l = new TcpListener(IPAddress.Any, 554);
+            l.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            l.Start();
+            return l;
+        });
+        _ = AnswerSetupsAsync(listener, holdSeconds: 5);
+        using Socket socket = NetNs.Run(_lab.Lan1, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        await socket.ConnectAsync(GatewayLab.WanHost, 554);
+        await socket.SendAsync(Encoding.ASCII.GetBytes("SETUP rtsp://203.0.113.2/a RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP;unicast;client_port=6200-6201\r\n\r\n"));
+        await socket.ReceiveAsync(new byte[4096], SocketFlags.None);
+        await Task.Delay(200);
+        Assert.Equal(2, Elements(await Media4Async(), "203.0.113.2"));
+
+        // A firewall reload flushes everything; the reconcile loop puts the table back, media ports included.
+        await Shell.CheckedAsync(_lab.Gw, "nft", "flush", "ruleset");
+        string after = string.Empty;
+        for (int i = 0; i < 30 && Elements(after, "203.0.113.2") < 2; i++)
+        {
+            await Task.Delay(100);
+            after = (await Shell.InNamespaceAsync(_lab.Gw, "nft", "list", "map", "inet", "portmapper", "media4")).Output;
+        }
+
+        Assert.Contains("203.0.113.2 . 6200 ", after, StringComparison.Ordinal);
+        Assert.Contains("203.0.113.2 . 6201 ", after, StringComparison.Ordinal);
+        socket.Shutdown(SocketShutdown.Both);
+        await Task.Delay(300);
+        Assert.Equal(0, Elements(await Media4Async(), "203.0.113.2"));
+
+        // The lab's own masquerade went with the flush; put it back for the other tests of this lab.
+        await Shell.CheckedAsync(_lab.Gw, "nft", "add table ip lab_masq; add chain ip lab_masq postrouting { type nat hook postrouting priority srcnat; policy accept; }; add rule ip lab_masq postrouting oifname \"wan0\" masquerade");
+    }
+
     /// <summary>Sends the text from the LAN host over one control connection and says how many media ports were open while it stood.</summary>
     private async Task<int> SetupAsync(string text)
     {
@@ -196,7 +233,7 @@ public class RtspHelperTests : IClassFixture<GatewayLab>
     }
 
     /// <summary>Answers every request that names client ports with 200 and those ports; everything else with 400.</summary>
-    private static async Task AnswerSetupsAsync(TcpListener listener)
+    private static async Task AnswerSetupsAsync(TcpListener listener, double holdSeconds = 1.5)
     {
         try
         {
@@ -217,7 +254,7 @@ public class RtspHelperTests : IClassFixture<GatewayLab>
                         }
 
                         await client.SendAsync(Encoding.Latin1.GetBytes(answer.Length > 0 ? answer.ToString() : "RTSP/1.0 400 Bad Request\r\nCSeq: 0\r\n\r\n"));
-                        await Task.Delay(1500);
+                        await Task.Delay(TimeSpan.FromSeconds(holdSeconds));
                     }
                 });
             }
