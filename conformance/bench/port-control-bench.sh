@@ -4,8 +4,6 @@
 # Prints requests/s, p50/p99 latency and daemon RSS at 100, 1,000 and 10,000 live leases, then the time a
 # restart with those leases takes until NAT-PMP answers, with the kernel holding every mapping again.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
 measure=5000 window=16 protocol=natpmp
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -16,14 +14,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-bash scripts/deps.sh
-bin=${PORTMAPPER_BIN:-}
-if [ -z "$bin" ]; then
-  dotnet publish src/Gateway -c Release -o artifacts/publish -v quiet -nologo >/dev/null
-  bin=$root/artifacts/publish/portmapper
-fi
-dotnet build conformance/LoadTool -c Release -v quiet -nologo >/dev/null
-load=(dotnet "$root/conformance/LoadTool/bin/Release/net10.0/pm-load.dll")
+source "$(dirname "$0")/prepare.sh"
 
 p=pmb-
 state=$(mktemp -d /tmp/portmapper-bench.XXXXXX)

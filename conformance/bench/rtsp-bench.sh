@@ -4,8 +4,6 @@
 # packet, with 0, 100 and 1,000 other sessions (from 20 LAN addresses) holding their ports open.
 #   bash conformance/bench/rtsp-bench.sh [--measure N] [--window W]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
 measure=500 window=8
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -15,14 +13,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-bash scripts/deps.sh
-bin=${PORTMAPPER_BIN:-}
-if [ -z "$bin" ]; then
-  dotnet publish src/Gateway -c Release -o artifacts/publish -v quiet -nologo >/dev/null
-  bin=$root/artifacts/publish/portmapper
-fi
-dotnet build conformance/LoadTool -c Release -v quiet -nologo >/dev/null
-load=(dotnet "$root/conformance/LoadTool/bin/Release/net10.0/pm-load.dll")
+source "$(dirname "$0")/prepare.sh"
 
 p=pmr-
 state=$(mktemp -d /tmp/portmapper-rtsp-bench.XXXXXX)

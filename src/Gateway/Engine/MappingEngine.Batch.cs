@@ -18,6 +18,8 @@ public sealed partial class MappingEngine
     private DateTimeOffset _lastMemoryCheck;
     private DateTimeOffset _lastTrim = DateTimeOffset.MinValue;
     private long _versionAtTrim;
+    private long _allocatedAtTrim;
+    private long _allocatedAtCheck;
 
     private void ProcessBatch()
     {
@@ -128,10 +130,17 @@ public sealed partial class MappingEngine
         // been quiet for a check interval after changing, collect anyway, once.
         bool settledAfterChanges = _versionAtTrim != Version && now - _lastChange >= s_memoryCheckInterval
             && before.TotalCommittedBytes > before.HeapSizeBytes + s_memorySlack;
-        if ((force || bloated || settledAfterChanges) && now - _lastTrim >= s_trimInterval)
+
+        // Work that leaves the table alone (the RTSP helper, HTTP) grows gen0 just as much: once the daemon has
+        // allocated a good deal since the last trim and then gone quiet for a check interval, collect as well.
+        long allocated = GC.GetTotalAllocatedBytes();
+        bool settledAfterWork = allocated - _allocatedAtTrim > s_memorySlack && allocated - _allocatedAtCheck < s_memorySlack / 8;
+        _allocatedAtCheck = allocated;
+        if ((force || bloated || settledAfterChanges || settledAfterWork) && now - _lastTrim >= s_trimInterval)
         {
             _lastTrim = now;
             _versionAtTrim = Version;
+            _allocatedAtTrim = allocated;
             GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             KernelBackend.Native.NativeMemory.Trim(); // and what glibc keeps of native buffers (libnftables, sockets)
             GCMemoryInfo after = GC.GetGCMemoryInfo();
