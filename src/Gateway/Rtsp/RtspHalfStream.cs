@@ -27,7 +27,7 @@ internal sealed class RtspHalfStream
     }
 
     /// <summary>A copy went missing (the kernel drops log copies when the daemon falls behind): the rest cannot be framed.</summary>
-    public void Lose()
+    private void Lose()
     {
         Synced = false;
         Release();
