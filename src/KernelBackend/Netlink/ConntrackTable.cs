@@ -164,17 +164,8 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
         return address is null ? null : ((address, protocol, port), source);
     }
 
-    private void Send(ushort type, ushort flags, byte family, byte[] attributes)
-    {
-        byte[] message = new byte[HeaderLength + 4 + Align(attributes.Length)];
-        BinaryPrimitives.WriteUInt32LittleEndian(message, (uint)message.Length);
-        BinaryPrimitives.WriteUInt16LittleEndian(message.AsSpan(4), type);
-        BinaryPrimitives.WriteUInt16LittleEndian(message.AsSpan(6), flags);
-        BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(8), ++_sequence);
-        message[HeaderLength] = family; // nfgenmsg: family, version 0, res_id 0
-        attributes.CopyTo(message, HeaderLength + 4);
-        _socket.Send(message);
-    }
+    private void Send(ushort type, ushort flags, byte family, byte[] attributes) =>
+        _socket.Send(NfnetlinkMessage.Build(type, flags, ++_sequence, family, 0, attributes));
 
-    private static int Align(int length) => (length + 3) & ~3;
+    private static int Align(int length) => NfnetlinkMessage.Align(length);
 }

@@ -117,21 +117,8 @@ public sealed class NflogSocket : IDisposable
 
     private void Configure(ushort group, byte[][] attributes)
     {
-        int length = HeaderLength + 4 + attributes.Sum(a => a.Length);
-        byte[] message = new byte[length];
-        BinaryPrimitives.WriteUInt32LittleEndian(message, (uint)length);
-        BinaryPrimitives.WriteUInt16LittleEndian(message.AsSpan(4), MsgConfig);
-        BinaryPrimitives.WriteUInt16LittleEndian(message.AsSpan(6), FlagRequest | FlagAck);
-        BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(8), ++_sequence);
-        message[HeaderLength] = 0; // nfgenmsg: AF_UNSPEC, version 0, res_id = group (big-endian)
-        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(HeaderLength + 2), group);
-        int at = HeaderLength + 4;
-        foreach (byte[] attribute in attributes)
-        {
-            attribute.CopyTo(message, at);
-            at += attribute.Length;
-        }
-
+        // nfgenmsg: AF_UNSPEC, the group as resource id.
+        byte[] message = NfnetlinkMessage.Build(MsgConfig, FlagRequest | FlagAck, ++_sequence, 0, group, attributes.SelectMany(a => a).ToArray());
         _socket.Send(message);
 
         // The acknowledgement; packets logged meanwhile (the group is live once bound) are skipped.
@@ -156,15 +143,7 @@ public sealed class NflogSocket : IDisposable
         }
     }
 
-    /// <summary>A netlink attribute, padded to 4 octets.</summary>
-    private static byte[] Attribute(ushort type, byte[] value)
-    {
-        byte[] attribute = new byte[Align(4 + value.Length)];
-        BinaryPrimitives.WriteUInt16LittleEndian(attribute, (ushort)(4 + value.Length));
-        BinaryPrimitives.WriteUInt16LittleEndian(attribute.AsSpan(2), type);
-        value.CopyTo(attribute, 4);
-        return attribute;
-    }
+    private static byte[] Attribute(ushort type, byte[] value) => NfnetlinkMessage.Attribute(type, value);
 
-    private static int Align(int length) => (length + 3) & ~3;
+    private static int Align(int length) => NfnetlinkMessage.Align(length);
 }
