@@ -11,13 +11,9 @@ namespace PortMapper.KernelBackend.Netlink;
 /// </summary>
 public sealed class ConntrackTable : IFlowTable, IDisposable
 {
-    private const int NetlinkNetfilter = 12;
     private const ushort MsgGet = (1 << 8) | 1;     // NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET
     private const ushort MsgDelete = (1 << 8) | 2;  // IPCTNL_MSG_CT_DELETE
-    private const ushort NlmsgError = 2;
     private const ushort NlmsgDone = 3;
-    private const ushort FlagRequest = 0x1;
-    private const ushort FlagAck = 0x4;
     private const ushort FlagDump = 0x300;
     private const ushort CtaTupleOrig = 1;
     private const ushort CtaTupleReply = 2;
@@ -29,7 +25,6 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
     private const ushort CtaIpV6Dst = 4;
     private const ushort CtaProtoNum = 1;
     private const ushort CtaProtoDstPort = 3;
-    private const int HeaderLength = 16;
 
     private readonly Socket _socket;
     private readonly byte[] _buffer = new byte[1 << 16];
@@ -37,7 +32,7 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
 
     public ConntrackTable()
     {
-        _socket = NetlinkSocket.Open(NetlinkNetfilter, 0);
+        _socket = NetlinkSocket.Open(NfnetlinkMessage.NetlinkNetfilter, 0);
         _socket.ReceiveTimeout = 2000;
     }
 
@@ -66,25 +61,25 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
     private List<byte[]> Matching(byte family, Dictionary<(IPAddress, byte, ushort), HashSet<IPAddress>?> wanted)
     {
         var found = new List<byte[]>();
-        Send(MsgGet, FlagRequest | FlagDump, family, []);
+        Send(MsgGet, NfnetlinkMessage.FlagRequest | FlagDump, family, []);
         while (true)
         {
             int received = _socket.Receive(_buffer);
-            for (int at = 0; at + HeaderLength <= received;)
+            for (int at = 0; at + NfnetlinkMessage.HeaderLength <= received;)
             {
                 int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(at));
                 ushort type = BinaryPrimitives.ReadUInt16LittleEndian(_buffer.AsSpan(at + 4));
-                if (length < HeaderLength || at + length > received)
+                if (length < NfnetlinkMessage.HeaderLength || at + length > received)
                 {
                     return found;
                 }
 
-                if (type is NlmsgDone or NlmsgError)
+                if (type is NlmsgDone or NfnetlinkMessage.NlmsgError)
                 {
                     return found;
                 }
 
-                ReadOnlySpan<byte> attributes = _buffer.AsSpan(at + HeaderLength + 4, length - HeaderLength - 4);
+                ReadOnlySpan<byte> attributes = _buffer.AsSpan(at + NfnetlinkMessage.HeaderLength + 4, length - NfnetlinkMessage.HeaderLength - 4);
                 ReadOnlySpan<byte> orig = default;
                 bool match = false;
                 foreach (NetlinkAttributes attribute in new NetlinkAttributes(attributes))
@@ -112,15 +107,15 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
 
     private bool Delete(byte family, byte[] tuple)
     {
-        Send(MsgDelete, FlagRequest | FlagAck, family, tuple);
+        Send(MsgDelete, NfnetlinkMessage.FlagRequest | NfnetlinkMessage.FlagAck, family, tuple);
         int received = _socket.Receive(_buffer);
-        if (received < HeaderLength + 4 || BinaryPrimitives.ReadUInt16LittleEndian(_buffer.AsSpan(4)) != NlmsgError)
+        if (received < NfnetlinkMessage.HeaderLength + 4 || BinaryPrimitives.ReadUInt16LittleEndian(_buffer.AsSpan(4)) != NfnetlinkMessage.NlmsgError)
         {
             return false;
         }
 
         // An acknowledgement is an error message with error 0; ENOENT means the flow ended by itself meanwhile.
-        return BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(HeaderLength)) == 0;
+        return BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(NfnetlinkMessage.HeaderLength)) == 0;
     }
 
     /// <summary>The destination (address, protocol, port) and the source address of a tuple attribute's payload.</summary>

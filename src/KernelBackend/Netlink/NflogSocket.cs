@@ -10,12 +10,8 @@ namespace PortMapper.KernelBackend.Netlink;
 /// </summary>
 public sealed class NflogSocket : IDisposable
 {
-    private const int NetlinkNetfilter = 12;
     private const ushort MsgPacket = 4 << 8;        // NFNL_SUBSYS_ULOG << 8 | NFULNL_MSG_PACKET
     private const ushort MsgConfig = (4 << 8) | 1;  // NFULNL_MSG_CONFIG
-    private const ushort NlmsgError = 2;
-    private const ushort FlagRequest = 0x1;
-    private const ushort FlagAck = 0x4;
     private const ushort CfgCmd = 1;
     private const ushort CfgMode = 2;
     private const ushort CfgTimeout = 4;
@@ -24,7 +20,6 @@ public sealed class NflogSocket : IDisposable
     private const byte CopyPacket = 2;
     private const ushort AttrPayload = 9;
     private const ushort AttrPrefix = 10;
-    private const int HeaderLength = 16;
 
     private readonly Socket _socket;
     private readonly byte[] _buffer = GC.AllocateArray<byte>(1 << 17, pinned: true);
@@ -33,7 +28,7 @@ public sealed class NflogSocket : IDisposable
     /// <summary>Binds the group; throws <see cref="IOException"/> when another process has it, <see cref="SocketException"/> without CAP_NET_ADMIN.</summary>
     public NflogSocket(ushort group, int copyRange = 0xFFFF)
     {
-        _socket = NetlinkSocket.Open(NetlinkNetfilter, 0);
+        _socket = NetlinkSocket.Open(NfnetlinkMessage.NetlinkNetfilter, 0);
         try
         {
             _socket.ReceiveBufferSize = 1 << 20;
@@ -65,21 +60,21 @@ public sealed class NflogSocket : IDisposable
     public static void Read(ReadOnlyMemory<byte> datagram, List<LoggedPacket> packets)
     {
         ReadOnlySpan<byte> span = datagram.Span;
-        for (int at = 0; at + HeaderLength + 4 <= span.Length;)
+        for (int at = 0; at + NfnetlinkMessage.HeaderLength + 4 <= span.Length;)
         {
             int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(span[at..]);
             ushort type = BinaryPrimitives.ReadUInt16LittleEndian(span[(at + 4)..]);
-            if (length < HeaderLength + 4 || at + length > span.Length)
+            if (length < NfnetlinkMessage.HeaderLength + 4 || at + length > span.Length)
             {
                 return;
             }
 
             if (type == MsgPacket)
             {
-                byte family = span[at + HeaderLength];
+                byte family = span[at + NfnetlinkMessage.HeaderLength];
                 ReadOnlyMemory<byte> prefix = default, packet = default;
                 int attributesEnd = at + length;
-                for (int a = at + HeaderLength + 4; a + 4 <= attributesEnd;)
+                for (int a = at + NfnetlinkMessage.HeaderLength + 4; a + 4 <= attributesEnd;)
                 {
                     ushort attributeLength = BinaryPrimitives.ReadUInt16LittleEndian(span[a..]);
                     ushort attributeType = (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(span[(a + 2)..]) & 0x3FFF);
@@ -118,20 +113,20 @@ public sealed class NflogSocket : IDisposable
     private void Configure(ushort group, byte[][] attributes)
     {
         // nfgenmsg: AF_UNSPEC, the group as resource id.
-        byte[] message = NfnetlinkMessage.Build(MsgConfig, FlagRequest | FlagAck, ++_sequence, 0, group, attributes.SelectMany(a => a).ToArray());
+        byte[] message = NfnetlinkMessage.Build(MsgConfig, NfnetlinkMessage.FlagRequest | NfnetlinkMessage.FlagAck, ++_sequence, 0, group, attributes.SelectMany(a => a).ToArray());
         _socket.Send(message);
 
         // The acknowledgement; packets logged meanwhile (the group is live once bound) are skipped.
         while (true)
         {
             int received = _socket.Receive(_buffer);
-            if (received < HeaderLength + 4 || BinaryPrimitives.ReadUInt16LittleEndian(_buffer.AsSpan(4)) != NlmsgError
+            if (received < NfnetlinkMessage.HeaderLength + 4 || BinaryPrimitives.ReadUInt16LittleEndian(_buffer.AsSpan(4)) != NfnetlinkMessage.NlmsgError
                 || BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(8)) != _sequence)
             {
                 continue;
             }
 
-            int error = -BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(HeaderLength));
+            int error = -BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(NfnetlinkMessage.HeaderLength));
             if (error != 0)
             {
                 throw new IOException(error == 16

@@ -8,6 +8,9 @@ namespace PortMapper.KernelBackend.Netlink;
 /// </summary>
 internal static class NfnetlinkMessage
 {
+    /// <summary>NETLINK_NETFILTER, the netlink protocol of the netfilter subsystems.</summary>
+    public const int NetlinkNetfilter = 12;
+    public const ushort NlmsgError = 2;
     public const int HeaderLength = 16;
     public const ushort FlagRequest = 0x1;
     public const ushort FlagAck = 0x4;
