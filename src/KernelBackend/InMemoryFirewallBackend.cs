@@ -52,6 +52,12 @@ public sealed class InMemoryFirewallBackend : IFirewallBackend, IMediaFirewall
         }
     }
 
+    /// <summary>Mappings the simulated kernel refuses, as the real one refuses an element it cannot hold: a batch or rebuild holding one fails whole.</summary>
+    public Func<PortMapping, bool>? Refuses { get; set; }
+
+    /// <summary>When set, every rebuild and batch fails, whatever it holds (no permission, netlink gone).</summary>
+    public bool Unavailable { get; set; }
+
     /// <summary>Simulates someone deleting the daemon's table (a firewall reload).</summary>
     public void SimulateFlush()
     {
@@ -66,6 +72,7 @@ public sealed class InMemoryFirewallBackend : IFirewallBackend, IMediaFirewall
     {
         lock (_lock)
         {
+            Check(mappings);
             DateTimeOffset now = _time.GetUtcNow();
             _entries.Clear();
             foreach (PortMapping m in mappings)
@@ -87,6 +94,8 @@ public sealed class InMemoryFirewallBackend : IFirewallBackend, IMediaFirewall
             {
                 throw new FirewallException("table does not exist");
             }
+
+            Check([.. changes.Where(c => c.Kind != FirewallChangeKind.Remove).Select(c => c.Mapping)]);
 
             DateTimeOffset now = _time.GetUtcNow();
             var staged = new Dictionary<long, (PortMapping Mapping, DateTimeOffset? Expires)>(_entries);
@@ -115,7 +124,6 @@ public sealed class InMemoryFirewallBackend : IFirewallBackend, IMediaFirewall
             {
                 _entries.Add(pair.Key, pair.Value);
             }
-
         }
     }
 
@@ -162,6 +170,19 @@ public sealed class InMemoryFirewallBackend : IFirewallBackend, IMediaFirewall
         lock (_lock)
         {
             return _intact;
+        }
+    }
+
+    private void Check(IReadOnlyCollection<PortMapping> mappings)
+    {
+        if (Unavailable)
+        {
+            throw new FirewallException("Operation not permitted");
+        }
+
+        if (Refuses is { } refuses && mappings.FirstOrDefault(refuses) is { } refused)
+        {
+            throw new FirewallException($"Could not process rule: File exists (mapping {refused.Id})");
         }
     }
 

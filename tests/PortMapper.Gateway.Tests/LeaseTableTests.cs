@@ -207,7 +207,7 @@ public class LeaseTableTests
     {
         LeaseTable table = NewTable();
         var lapsed = new Lease(41, MappingProtocol.Tcp, 8080, s_a, 8080, s_a, null, MappingOrigin.NatPmp, "", null, s_now.AddHours(-2), s_now.AddHours(-1));
-        Assert.False(table.Restore(lapsed, s_now));
+        Assert.Equal(LeaseTable.ExpiredReason, table.Restore(lapsed, s_now));
         Assert.Equal(0, table.Count);
         Assert.Equal(42, table.NextId);
     }

@@ -63,6 +63,8 @@ public static partial class ConfigFile
                 return Integer(v, path, 60, int.MaxValue, errors) is { } life ? s with { MaxLifetimeSeconds = (uint)life } : s;
             case "maxLeasesPerClient":
                 return Integer(v, path, 1, 65535, errors) is { } quota ? s with { MaxLeasesPerClient = (int)quota } : s;
+            case "maxLeases":
+                return Integer(v, path, 1, 1_000_000, errors) is { } total ? s with { MaxLeases = (int)total } : s;
             case "reservedPorts":
                 return s with { ReservedPorts = Array(v, path, errors).Select((e, i) => Range(e, $"{path}[{i}]", errors)).OfType<PortRange>().ToList() };
             case "rules":

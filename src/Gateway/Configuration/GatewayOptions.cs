@@ -22,5 +22,5 @@ public sealed record GatewayOptions(
     public FirewallOptions Firewall => new(Settings.TableName, Settings.FirewallMode, WanInterface, [.. LanInterfaces.Select(l => l.Name)], Settings.FirewallMark, Settings.Hairpin, Settings.PreservePorts,
         Settings.SipHelper ? Settings.SipPorts : null, RtspHelper, Settings.RtspPorts, Settings.RtspLogGroup);
 
-    public LeaseTableOptions LeaseTable => new(Settings.MaxLifetimeSeconds, Settings.MaxLeasesPerClient, Settings.SecureMode, ReservedPorts);
+    public LeaseTableOptions LeaseTable => new(Settings.MaxLifetimeSeconds, Settings.MaxLeasesPerClient, Settings.SecureMode, ReservedPorts, Settings.MaxLeases);
 }

@@ -89,7 +89,11 @@ public sealed record GatewaySettings
 
     public uint MaxLifetimeSeconds { get; init; } = 86400;
 
+    /// <summary>Leases one device may hold, over its IPv4 address and all its IPv6 addresses.</summary>
     public int MaxLeasesPerClient { get; init; } = 128;
+
+    /// <summary>Leases the whole table may hold, whoever asks.</summary>
+    public int MaxLeases { get; init; } = 8192;
 
     public double RateLimitPerSecond { get; init; } = 50;
 

@@ -1,4 +1,5 @@
 using System.Net;
+using PortMapper.Gateway.Devices;
 using PortMapper.Protocols.Mapping;
 
 namespace PortMapper.Gateway.Engine;
@@ -9,6 +10,9 @@ internal sealed class EngineWork
     public EngineWorkKind Kind { get; init; }
 
     public MappingCommand Command { get; init; }
+
+    /// <summary>The device that sent a mapping request (its quota is charged).</summary>
+    public DeviceId Device { get; init; }
 
     public Action<MappingOutcome>? Reply { get; init; }
 
@@ -23,4 +27,9 @@ internal sealed class EngineWork
     public MappingOutcome Outcome { get; set; }
 
     public bool Succeeded { get; set; }
+
+    /// <summary>The batch's lease changes this work made: [<see cref="FirstChange"/>, <see cref="EndChange"/>).</summary>
+    public int FirstChange { get; set; }
+
+    public int EndChange { get; set; }
 }

@@ -12,49 +12,47 @@ namespace PortMapper.Gateway.Engine;
 public sealed partial class MappingEngine
 {
     private static readonly TimeSpan s_slowBatch = TimeSpan.FromMilliseconds(20);
-    private static readonly TimeSpan s_memoryCheckInterval = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan s_trimInterval = TimeSpan.FromSeconds(30);
-    private static readonly long s_memorySlack = 8L << 20;
-    private DateTimeOffset _lastMemoryCheck;
-    private DateTimeOffset _lastTrim = DateTimeOffset.MinValue;
-    private long _versionAtTrim;
-    private long _allocatedAtTrim;
-    private long _allocatedAtCheck;
 
     private void ProcessBatch()
     {
         long started = Stopwatch.GetTimestamp();
         DateTimeOffset now = _time.GetUtcNow();
         bool rebuild = false;
+        bool announce = false;
         lock (_tableLock)
         {
             foreach (EngineWork work in _batch)
             {
+                work.FirstChange = _changes.Count;
                 switch (work.Kind)
                 {
                     case EngineWorkKind.Mapping:
-                        work.Outcome = _table.Execute(work.Command, now, _changes);
+                        work.Outcome = _table.Execute(work.Command, work.Device, now, _changes);
                         break;
                     case EngineWorkKind.Revoke:
                         work.Succeeded = _table.Remove(work.LeaseId, _changes);
                         break;
                     case EngineWorkKind.Sweep:
                         _table.RemoveExpired(now, _changes);
-                        ManageMemory(now);
+                        _trimmer.Check(now, Version, _lastChange, _table.Count);
                         break;
                     case EngineWorkKind.ExternalAddress:
                         work.Succeeded = ChangeExternalAddress(work.Address, now);
+                        rebuild |= work.Succeeded;
+                        announce |= work.Succeeded;
                         break;
                     case EngineWorkKind.Rebuild:
                         rebuild = true;
                         work.Succeeded = true;
                         break;
                     case EngineWorkKind.Reconfigure:
-                        _table.Reconfigure(work.Options!.LeaseTable, work.Options.Policy);
+                        _admission.Reconfigure(work.Options!.LeaseTable, work.Options.Policy);
                         _current = work.Options;
                         work.Succeeded = true;
                         break;
                 }
+
+                work.EndChange = _changes.Count;
             }
 
             NoteTableChanged();
@@ -64,6 +62,7 @@ public sealed partial class MappingEngine
         _store.Record(_changes);
         _store.Flush();
         long journaled = Stopwatch.GetTimestamp();
+        int requested = _changes.Count;
         if (rebuild)
         {
             if (!_kernel.IsIntact())
@@ -75,7 +74,26 @@ public sealed partial class MappingEngine
         }
         else
         {
-            ApplyToKernel(now);
+            List<Lease> live;
+            lock (_tableLock)
+            {
+                live = _changes.Count == 0 ? [] : [.. _table.Leases];
+            }
+
+            Settle(_kernel.Apply(_changes, live, _state.Current.ExternalAddress, now), now, rebuilt: false);
+        }
+
+        if (_changes.Count > requested)
+        {
+            // Leases the kernel refused are gone from the table: journal that, and fail the requests that made them.
+            _store.Record(_changes[requested..]);
+            _store.Flush();
+            FailRefused(requested);
+        }
+
+        if (announce)
+        {
+            _state.Announce(_state.Current);
         }
 
         long programmed = Stopwatch.GetTimestamp();
@@ -110,46 +128,69 @@ public sealed partial class MappingEngine
         _changes.Clear();
     }
 
-    /// <summary>
-    /// Gives memory back: after a burst the GC keeps free regions committed (22 MB of them over a 7.7 MB heap
-    /// was measured at 10,000 leases). When committed memory is well above what the heap needs, an aggressive
-    /// collection decommits it; on a router RSS matters more than a few ms twice a minute.
-    /// </summary>
-    private void ManageMemory(DateTimeOffset now, bool force = false)
+    /// <summary>A mapping request whose added or renewed lease the kernel refused gets <see cref="MappingStatus.KernelRefused"/>.</summary>
+    private void FailRefused(int firstRemoval)
     {
-        if (!force && now - _lastMemoryCheck < s_memoryCheckInterval)
+        var refused = new HashSet<long>(_changes.Skip(firstRemoval).Select(c => c.Lease.Id));
+        foreach (EngineWork work in _batch)
         {
-            return;
-        }
-
-        _lastMemoryCheck = now;
-        GCMemoryInfo before = GC.GetGCMemoryInfo();
-        bool bloated = before.TotalCommittedBytes > (2 * before.HeapSizeBytes) + s_memorySlack;
-
-        // An idle daemon allocates nothing, so no collection updates the heap figure above: once the table has
-        // been quiet for a check interval after changing, collect anyway, once.
-        bool settledAfterChanges = _versionAtTrim != Version && now - _lastChange >= s_memoryCheckInterval
-            && before.TotalCommittedBytes > before.HeapSizeBytes + s_memorySlack;
-
-        // Work that leaves the table alone (the RTSP helper, HTTP) grows gen0 just as much: once the daemon has
-        // allocated a good deal since the last trim and then gone quiet for a check interval, collect as well.
-        long allocated = GC.GetTotalAllocatedBytes();
-        bool settledAfterWork = allocated - _allocatedAtTrim > s_memorySlack && allocated - _allocatedAtCheck < s_memorySlack / 8;
-        _allocatedAtCheck = allocated;
-        if ((force || bloated || settledAfterChanges || settledAfterWork) && now - _lastTrim >= s_trimInterval)
-        {
-            _lastTrim = now;
-            _versionAtTrim = Version;
-            _allocatedAtTrim = allocated;
-            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            KernelBackend.Native.NativeMemory.Trim(); // and what glibc keeps of native buffers (libnftables, sockets)
-            GCMemoryInfo after = GC.GetGCMemoryInfo();
-            Log.MemoryTrimmed(_logger, before.TotalCommittedBytes / 1048576.0, after.TotalCommittedBytes / 1048576.0, after.HeapSizeBytes / 1048576.0,
-                Environment.WorkingSet / 1048576.0, _table.Count);
+            if (work.Kind == EngineWorkKind.Mapping && work.Outcome.Status == MappingStatus.Granted
+                && _changes.Skip(work.FirstChange).Take(work.EndChange - work.FirstChange)
+                    .Any(c => c.Kind is LeaseChangeKind.Added or LeaseChangeKind.Renewed && refused.Contains(c.Lease.Id)))
+            {
+                work.Outcome = MappingOutcome.Denied(MappingStatus.KernelRefused);
+            }
         }
     }
 
-    /// <summary>Hands the endpoints of leases that ended in this batch to the reaper, which ends their conntrack flows.</summary>
+    /// <summary>Makes the kernel hold exactly the live leases, in one transaction; leases it refuses are removed.</summary>
+    private void Rebuild(DateTimeOffset now)
+    {
+        List<Lease> leases;
+        lock (_tableLock)
+        {
+            leases = [.. _table.Leases];
+        }
+
+        Settle(_kernel.Rebuild(leases, _state.Current.ExternalAddress, now), now, rebuilt: true);
+    }
+
+    /// <summary>Removes from the table the leases the kernel would not hold (their removals join this batch's changes).</summary>
+    private void Settle(KernelSyncResult result, DateTimeOffset now, bool rebuilt)
+    {
+        if (result.Refused.Count > 0)
+        {
+            lock (_tableLock)
+            {
+                foreach (long id in result.Refused)
+                {
+                    if (_table.Find(id) is { } lease && _table.Remove(id, _changes))
+                    {
+                        Log.KernelRefusedLease(_logger, id, lease.Protocol, lease.ExternalPort, lease.InternalAddress, lease.InternalPort);
+                    }
+                }
+
+                NoteTableChanged();
+            }
+        }
+
+        if (rebuilt || result.Refused.Count > 0 || !result.Synced)
+        {
+            _state.Update(_state.Current with { KernelInSync = result.Synced, LastReconcile = now, LeaseCount = _table.Count });
+        }
+
+        if (rebuilt)
+        {
+            // A rebuild builds and parses text for every mapping: shed that at once.
+            _trimmer.Check(now, Version, _lastChange, _table.Count, force: true);
+        }
+    }
+
+    /// <summary>
+    /// Hands the endpoints of leases that ended in this batch to the reaper, which ends the conntrack flows each
+    /// admitted: inbound flows translated to its own internal endpoint, and its own port-preserved outbound flows;
+    /// never another host's masqueraded flow on the same external port, nor the gateway's own.
+    /// </summary>
     private void EndFlows()
     {
         if (_reaper is null)
@@ -163,74 +204,10 @@ public sealed partial class MappingEngine
             .Select(c => c.Lease)
             .Select(l => l.IsPinhole
                 ? new FlowEndpoint(l.InternalAddress, (TransportProtocol)(byte)l.Protocol, l.InternalPort)
-                : external is null ? default : new FlowEndpoint(external, (TransportProtocol)(byte)l.Protocol, l.ExternalPort))
+                : external is null ? default
+                : new FlowEndpoint(external, (TransportProtocol)(byte)l.Protocol, l.ExternalPort, null, l.InternalAddress, l.InternalPort))
             .Where(e => e.Address is not null)];
         _reaper.Submit(ended);
-    }
-
-    private void ApplyToKernel(DateTimeOffset now)
-    {
-        _firewallChanges.Clear();
-        foreach (LeaseChange change in _changes)
-        {
-            FirewallChangeKind? kind = change.Kind switch
-            {
-                LeaseChangeKind.Added => FirewallChangeKind.Add,
-                LeaseChangeKind.Renewed => FirewallChangeKind.Replace,
-                LeaseChangeKind.Removed => FirewallChangeKind.Remove,
-                _ => null, // expired: the kernel has timed the entry out by itself
-            };
-            if (kind is { } k)
-            {
-                _firewallChanges.Add(new FirewallChange(k, ToMapping(change.Lease, now)));
-            }
-        }
-
-        if (_firewallChanges.Count == 0)
-        {
-            return;
-        }
-
-        long started = Stopwatch.GetTimestamp();
-        try
-        {
-            _kernel.Apply(_firewallChanges);
-            _metrics.KernelOperation("apply", Stopwatch.GetElapsedTime(started));
-        }
-        catch (FirewallException e)
-        {
-            Log.ApplyFailed(_logger, e.Message);
-            Rebuild(now);
-        }
-    }
-
-    /// <summary>Makes the kernel hold exactly the live leases, in one transaction.</summary>
-    private void Rebuild(DateTimeOffset now)
-    {
-        List<PortMapping> mappings;
-        lock (_tableLock)
-        {
-            mappings = [.. _table.Leases.Where(l => l.IsLive(now)).Select(l => ToMapping(l, now))];
-        }
-
-        bool ok;
-        long started = Stopwatch.GetTimestamp();
-        try
-        {
-            _kernel.Rebuild(_state.Current.ExternalAddress, mappings);
-            _metrics.KernelOperation("rebuild", Stopwatch.GetElapsedTime(started));
-            ok = true;
-        }
-        catch (FirewallException e)
-        {
-            Log.RebuildFailed(_logger, e.Message);
-            ok = false;
-        }
-
-        _state.Update(_state.Current with { KernelInSync = ok, LastReconcile = now, LeaseCount = mappings.Count });
-
-        // A rebuild builds and parses text for every mapping: shed that at once.
-        ManageMemory(now, force: true);
     }
 
     private bool ChangeExternalAddress(IPAddress? address, DateTimeOffset now)
@@ -248,9 +225,7 @@ public sealed partial class MappingEngine
         _store.RecordEpoch(now, address);
         PublishStatus(address, now, current.KernelInSync);
 
-        // One transaction moves everything: the DNAT match and the SNAT of PEER mappings name the address.
-        Rebuild(now);
-        _state.Announce(_state.Current);
+        // The caller rebuilds: one transaction moves everything (the DNAT match and the SNAT of PEER mappings name the address).
         return true;
     }
 
@@ -304,14 +279,4 @@ public sealed partial class MappingEngine
             }
         }
     }
-
-    internal static PortMapping ToMapping(Lease lease, DateTimeOffset now) => new(
-        (TransportProtocol)(byte)lease.Protocol,
-        lease.ExternalPort,
-        lease.InternalAddress,
-        lease.InternalPort,
-        lease.Expires - now,
-        lease.Id,
-        lease.Filters is { Count: > 0 } filters ? [.. filters.Select(f => new RemoteFilter(f.Network, f.Port))] : null,
-        lease.RemotePeer);
 }

@@ -32,13 +32,13 @@ public sealed partial class MappingEngine
         }
     }
 
-    /// <summary>The live pinhole whose id ends in these 16 bits (UPnP's UniqueID), the newest if ids wrapped.</summary>
+    /// <summary>The live pinhole whose id ends in these 16 bits (UPnP's UniqueID): no two live pinholes share them.</summary>
     public Lease? FindPinhole(ushort uniqueId)
     {
         DateTimeOffset now = _time.GetUtcNow();
         lock (_tableLock)
         {
-            return _table.Leases.Where(l => l.IsPinhole && (l.Id & 0xFFFF) == uniqueId && l.IsLive(now)).MaxBy(l => l.Id);
+            return _table.FindPinhole(uniqueId, now);
         }
     }
 

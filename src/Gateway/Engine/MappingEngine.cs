@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PortMapper.Gateway.Admin;
 using PortMapper.Gateway.Configuration;
+using PortMapper.Gateway.Devices;
 using PortMapper.Gateway.Leases;
 using PortMapper.Gateway.Logging;
 using PortMapper.Gateway.Network;
@@ -16,10 +17,11 @@ using PortMapper.Protocols.Mapping;
 namespace PortMapper.Gateway.Engine;
 
 /// <summary>
-/// The lease table's only writer. Requests from every front end queue here; the loop takes them in batches,
-/// runs each against the table, writes the batch's changes to the journal and to the kernel (one write, one
-/// nftables transaction), and only then answers. That is group commit: under load one journal write and
-/// one kernel transaction serve hundreds of requests.
+/// The lease table's only writer: the request queue and group commit. Requests from every front end queue here;
+/// the loop takes them in batches, runs each against the table (whose <see cref="Admission"/> decides), writes
+/// the batch's changes to the journal and, through <see cref="KernelSync"/>, to the kernel (one write, one
+/// nftables transaction), and only then answers. Under load one journal write and one kernel transaction serve
+/// hundreds of requests. A lease the kernel refuses fails its own request and no other.
 /// </summary>
 public sealed partial class MappingEngine : BackgroundService
 {
@@ -28,7 +30,9 @@ public sealed partial class MappingEngine : BackgroundService
 
     private readonly GatewayOptions _options;
     private readonly LeaseStore _store;
-    private readonly IFirewallBackend _kernel;
+    private readonly KernelSync _kernel;
+    private readonly MemoryTrimmer _trimmer;
+    private readonly Admission _admission;
     private readonly GatewayState _state;
     private readonly WanAddressSource _wan;
     private readonly TimeProvider _time;
@@ -40,7 +44,6 @@ public sealed partial class MappingEngine : BackgroundService
 
     private readonly Lock _tableLock = new();
     private readonly List<LeaseChange> _changes = [];
-    private readonly List<FirewallChange> _firewallChanges = [];
     private readonly List<EngineWork> _batch = [];
     private LeaseTable _table;
     private volatile GatewayOptions _current;
@@ -54,33 +57,46 @@ public sealed partial class MappingEngine : BackgroundService
         TimeProvider time,
         ILogger<MappingEngine> logger,
         GatewayMetrics? metrics = null,
-        FlowReaper? reaper = null)
+        FlowReaper? reaper = null,
+        Admission? admission = null)
     {
         _reaper = options.Settings.EndFlows ? reaper : null;
         _metrics = metrics ?? new GatewayMetrics();
         _options = options;
         _store = store;
-        _kernel = kernel;
+        _kernel = new KernelSync(kernel, _metrics, logger);
+        _trimmer = new MemoryTrimmer(logger);
         _state = state;
         _wan = wan;
         _time = time;
         _logger = logger;
-        _table = new LeaseTable(options.LeaseTable, options.Policy);
+        _admission = admission ?? new Admission(options.LeaseTable, options.Policy, time: time);
+        _table = new LeaseTable(_admission);
         _current = options;
     }
+
+    /// <summary>The admission stage every request passes (the RTSP helper asks it directly for media ports).</summary>
+    public Admission Admission => _admission;
 
     /// <summary>The options requests are judged by now: the start-up ones, or those of the last reload.</summary>
     public GatewayOptions Options => _current;
 
-    /// <summary>Queues a mapping request. False when the queue is full (the request is dropped, as UDP may be).</summary>
-    public bool Submit(in MappingCommand command, Action<MappingOutcome> reply) =>
-        _queue.Writer.TryWrite(new EngineWork { Kind = EngineWorkKind.Mapping, Command = command, Reply = reply });
+    /// <summary>
+    /// Queues a mapping request from a device (whose quota it counts against). False when the queue is full (the
+    /// request is dropped, as UDP may be).
+    /// </summary>
+    public bool Submit(in MappingCommand command, DeviceId device, Action<MappingOutcome> reply) =>
+        _queue.Writer.TryWrite(new EngineWork { Kind = EngineWorkKind.Mapping, Command = command, Device = device, Reply = reply });
 
     /// <summary>Runs a mapping request and waits until its result is durable.</summary>
-    public Task<MappingOutcome> RunAsync(MappingCommand command, CancellationToken cancellationToken)
+    public Task<MappingOutcome> RunAsync(MappingCommand command, CancellationToken cancellationToken) =>
+        RunAsync(command, DeviceId.OfAddress(command.Client), cancellationToken);
+
+    /// <summary>Runs a device's mapping request and waits until its result is durable.</summary>
+    public Task<MappingOutcome> RunAsync(MappingCommand command, DeviceId device, CancellationToken cancellationToken)
     {
         var done = new TaskCompletionSource<MappingOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        return Submit(command, o => done.TrySetResult(o))
+        return Submit(command, device, o => done.TrySetResult(o))
             ? done.Task.WaitAsync(cancellationToken)
             : Task.FromResult(MappingOutcome.Denied(MappingStatus.NoResources));
     }
@@ -103,7 +119,11 @@ public sealed partial class MappingEngine : BackgroundService
         }
     }
 
-    /// <summary>Restores the table and programs the kernel before any listener starts.</summary>
+    /// <summary>
+    /// Restores the table and programs the kernel before any listener starts. Whatever the state directory holds,
+    /// the daemon starts: unreadable records are skipped, and a lease that admission or the kernel now refuses is
+    /// dropped with a warning (and journaled as removed); only a kernel that accepts nothing at all stops it.
+    /// </summary>
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         long started = Stopwatch.GetTimestamp();
@@ -114,8 +134,28 @@ public sealed partial class MappingEngine : BackgroundService
             Log.TornJournal(_logger, stored.DiscardedBytes);
         }
 
-        var table = new LeaseTable(_options.LeaseTable, _options.Policy, stored.NextId);
-        int restored = stored.Leases.Count(l => table.Restore(l, now));
+        if (stored.SkippedRecords > 0)
+        {
+            Log.JournalRecordsSkipped(_logger, stored.SkippedRecords, stored.SkipReason ?? "unreadable");
+        }
+
+        var table = new LeaseTable(_admission, stored.NextId);
+        int restored = 0;
+        foreach (Lease lease in stored.Leases)
+        {
+            if (table.Restore(lease, now) is { } reason)
+            {
+                if (reason != LeaseTable.ExpiredReason)
+                {
+                    Log.RestoreDropped(_logger, lease.Id, lease.Protocol, lease.ExternalPort, lease.InternalAddress, lease.InternalPort, reason);
+                }
+            }
+            else
+            {
+                restored++;
+            }
+        }
+
         IPAddress? external = _wan.Read();
 
         // The epoch goes on only if the state was kept and the external address is the one it was kept for.
@@ -126,11 +166,13 @@ public sealed partial class MappingEngine : BackgroundService
             _table = table;
         }
 
-        _store.Compact(table.Leases, epochStart, external, table.NextId);
         PublishStatus(external, epochStart, kernelInSync: false);
         Log.Interfaces(_logger, _options.WanInterface, string.Join(", ", _options.LanInterfaces.Select(l => l.Name)), _options.Settings.FirewallMode.ToString().ToLowerInvariant(), _options.Settings.TableName);
         ReportExternalAddress(external);
         Rebuild(now);
+        restored -= _changes.Count;
+        _changes.Clear();
+        _store.Compact(table.Leases, epochStart, external, table.NextId);
         if (!_state.Current.KernelInSync)
         {
             // Serving requests that cannot reach the kernel would only mislead clients.

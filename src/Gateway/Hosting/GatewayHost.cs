@@ -38,6 +38,17 @@ public static class GatewayHost
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton(new LeaseStore(settings.StateDirectory, settings.Fsync));
         services.AddSingleton(new RateLimiter(settings.RateLimitPerSecond, settings.RateLimitBurst));
+
+        // A client is a device: its MAC from the kernel's neighbour table. Admission also needs the ports the
+        // gateway's own sockets hold on the WAN address, read from /proc/net.
+        services.AddSingleton<KernelBackend.INeighbourTable>(_ => new KernelBackend.Netlink.NeighbourTable());
+        services.AddSingleton(sp => new Devices.DeviceResolver(sp.GetRequiredService<KernelBackend.INeighbourTable>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new Admission(
+            options.LeaseTable,
+            options.Policy,
+            new KernelBackend.Host.ProcNetPorts(),
+            () => sp.GetRequiredService<GatewayState>().Current.ExternalAddress,
+            sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new NftablesBackend(options.Firewall, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IFirewallBackend>(sp => sp.GetRequiredService<NftablesBackend>());
         services.AddSingleton<IMediaFirewall>(sp => sp.GetRequiredService<NftablesBackend>());

@@ -78,7 +78,7 @@ public static class ImportCommand
         Directory.CreateDirectory(stateDirectory);
         using var store = new LeaseStore(stateDirectory, fsync: true);
         StoredState stored = store.Load();
-        var table = new LeaseTable(new LeaseTableOptions(uint.MaxValue, int.MaxValue, false, new HashSet<ushort>()), new Policy([]), stored.NextId);
+        var table = new LeaseTable(new LeaseTableOptions(uint.MaxValue, int.MaxValue, false, new HashSet<ushort>(), int.MaxValue), new Policy([]), stored.NextId);
         foreach (Lease lease in stored.Leases)
         {
             table.Restore(lease, now);
@@ -87,13 +87,13 @@ public static class ImportCommand
         int imported = 0;
         foreach (Lease lease in leases)
         {
-            if (table.Restore(lease with { Id = table.NextId }, now))
+            if (table.Restore(lease with { Id = table.NextId }, now) is { } reason)
             {
-                imported++;
+                stderr.WriteLine($"  lease {lease.Protocol} {lease.ExternalPort}: {reason}; skipped");
             }
             else
             {
-                stderr.WriteLine($"  lease {lease.Protocol} {lease.ExternalPort}: the port is already held; skipped");
+                imported++;
             }
         }
 

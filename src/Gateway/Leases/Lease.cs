@@ -1,4 +1,5 @@
 using System.Net;
+using PortMapper.Gateway.Devices;
 using PortMapper.Protocols.Mapping;
 
 namespace PortMapper.Gateway.Leases;
@@ -8,7 +9,7 @@ namespace PortMapper.Gateway.Leases;
 /// <see cref="Expires"/> null means permanent. The external address is the gateway's current one; for an
 /// IPv6 internal address the lease is a pinhole and <see cref="ExternalPort"/> equals the internal port.
 /// <see cref="RemotePeer"/> is set for the outbound mapping of a PCP PEER request; <see cref="Filters"/>
-/// limits who may come in (empty: anyone).
+/// limits who may come in (empty: anyone). <see cref="Device"/> is the device that asked (quotas count per device).
 /// </summary>
 public sealed record Lease(
     long Id,
@@ -23,8 +24,14 @@ public sealed record Lease(
     byte[]? Nonce,
     DateTimeOffset Created,
     DateTimeOffset? Expires,
-    IReadOnlyList<MappingFilter>? Filters = null)
+    IReadOnlyList<MappingFilter>? Filters = null,
+    DeviceId Device = default)
 {
+    /// <summary>The device that holds the lease: the one recorded, or for a lease from before devices, its client address.</summary>
+    public DeviceId Owner => Device.HasMac || Device.Address is not null ? Device : DeviceId.OfAddress(Client);
+
+    public (MappingProtocol, IPAddress, ushort) InternalEndpoint => (Protocol, InternalAddress, InternalPort);
+
     public bool IsPinhole => InternalAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
 
     public IReadOnlyList<MappingFilter> FilterList => Filters ?? [];

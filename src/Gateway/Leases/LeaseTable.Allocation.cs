@@ -5,8 +5,8 @@ namespace PortMapper.Gateway.Leases;
 public sealed partial class LeaseTable
 {
     /// <summary>
-    /// Picks the external port: the suggested one (or the internal port when none is suggested) if policy
-    /// permits it and it is free, otherwise the next permitted free port above it, wrapping around.
+    /// Picks the external port: the suggested one (or the internal port when none is suggested) if admission
+    /// lets this endpoint have it and it is free, otherwise the next such port above it, wrapping around.
     /// A port held by a lease that has run out but not yet been swept is taken over.
     /// </summary>
     private MappingStatus AllocateExternalPort(in MappingCommand command, DateTimeOffset now, List<LeaseChange> changes, out ushort externalPort)
@@ -17,38 +17,58 @@ public sealed partial class LeaseTable
             first = 1024;
         }
 
-        bool sawPermitted = false;
+        // PREFER_FAILURE (RFC 6887 §13.2), UPnP AddPortMapping: the suggested port or nothing.
+        if (command.PreferFailure && command.SuggestedExternalPort != 0)
+        {
+            externalPort = first;
+            MappingStatus verdict = _admission.CheckExternalPort(command.Protocol, first, command.InternalAddress, command.InternalPort);
+            if (verdict != MappingStatus.Granted)
+            {
+                return verdict;
+            }
 
-        // PREFER_FAILURE (RFC 6887 §13.2): the suggested port or nothing.
-        int attempts = command.PreferFailure && command.SuggestedExternalPort != 0 ? 1 : ushort.MaxValue;
-        for (int i = 0; i < attempts; i++)
+            if (_byExternal.TryGetValue((command.Protocol, first), out Lease? holder) && holder.IsLive(now))
+            {
+                // Another front end's mapping for the same host is another mechanism's (UPnP 729); anyone else's is a conflict (718).
+                return holder.Origin != command.Origin && Admission.SameAddress(holder.InternalAddress, command.InternalAddress)
+                    ? MappingStatus.ConflictWithOtherMechanism : MappingStatus.CannotProvideExternal;
+            }
+
+            TakeOverExpired(command.Protocol, first, changes);
+            return MappingStatus.Granted;
+        }
+
+        bool sawPermitted = false;
+        for (int i = 0; i < ushort.MaxValue; i++)
         {
             ushort candidate = (ushort)(((first - 1 + i) % ushort.MaxValue) + 1);
-            if (_options.ReservedPorts.Contains(candidate)
-                || !_policy.Permits(candidate, command.InternalAddress, command.InternalPort))
+            if (_admission.CheckExternalPort(command.Protocol, candidate, command.InternalAddress, command.InternalPort) != MappingStatus.Granted)
             {
                 continue;
             }
 
             sawPermitted = true;
-            if (!_byExternal.TryGetValue((command.Protocol, candidate), out Lease? holder))
+            if (_byExternal.TryGetValue((command.Protocol, candidate), out Lease? holder) && holder.IsLive(now))
             {
-                externalPort = candidate;
-                return MappingStatus.Granted;
+                continue;
             }
 
-            if (!holder.IsLive(now))
-            {
-                Unindex(holder);
-                changes.Add(new LeaseChange(LeaseChangeKind.Expired, holder));
-                externalPort = candidate;
-                return MappingStatus.Granted;
-            }
+            TakeOverExpired(command.Protocol, candidate, changes);
+            externalPort = candidate;
+            return MappingStatus.Granted;
         }
 
         externalPort = 0;
-        return attempts == 1 ? MappingStatus.CannotProvideExternal
-            : sawPermitted ? MappingStatus.NoResources : MappingStatus.NotAuthorized;
+        return sawPermitted ? MappingStatus.NoResources : MappingStatus.NotAuthorized;
+    }
+
+    private void TakeOverExpired(MappingProtocol protocol, ushort port, List<LeaseChange> changes)
+    {
+        if (_byExternal.TryGetValue((protocol, port), out Lease? holder))
+        {
+            Unindex(holder);
+            changes.Add(new LeaseChange(LeaseChangeKind.Expired, holder));
+        }
     }
 
     /// <summary>
@@ -58,7 +78,7 @@ public sealed partial class LeaseTable
     private MappingStatus ClaimPinhole(in MappingCommand command, DateTimeOffset now, List<LeaseChange> changes, out ushort externalPort)
     {
         externalPort = command.InternalPort;
-        if (!_policy.Permits(command.InternalPort, command.InternalAddress, command.InternalPort))
+        if (!_admission.MayOpenPinhole(command.InternalAddress, command.InternalPort))
         {
             return MappingStatus.NotAuthorized;
         }

@@ -1,7 +1,10 @@
 namespace PortMapper.Gateway.Leases;
 
+/// <param name="MaxLeasesPerDevice">Live leases one device (all its addresses together) may hold.</param>
+/// <param name="MaxLeases">Live leases the table holds in total.</param>
 public sealed record LeaseTableOptions(
     uint MaxLifetimeSeconds,
-    int MaxLeasesPerClient,
+    int MaxLeasesPerDevice,
     bool SecureMode,
-    IReadOnlySet<ushort> ReservedPorts);
+    IReadOnlySet<ushort> ReservedPorts,
+    int MaxLeases = 8192);

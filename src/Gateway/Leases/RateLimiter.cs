@@ -1,9 +1,10 @@
 using System.Net;
+using PortMapper.Gateway.Devices;
 
 namespace PortMapper.Gateway.Leases;
 
 /// <summary>
-/// A token bucket per client address. Thread-safe. Idle buckets (full again) are pruned when the table grows,
+/// A token bucket per device (all its addresses share one). Thread-safe. Idle buckets (full again) are pruned when the table grows,
 /// so a flood of spoofed sources cannot grow it without bound.
 /// </summary>
 public sealed class RateLimiter
@@ -13,7 +14,7 @@ public sealed class RateLimiter
     private double _perSecond;
     private double _burst;
     private readonly Lock _lock = new();
-    private readonly Dictionary<IPAddress, (double Tokens, DateTimeOffset At)> _buckets = [];
+    private readonly Dictionary<DeviceId, (double Tokens, DateTimeOffset At)> _buckets = [];
 
     public RateLimiter(double perSecond, int burst)
     {
@@ -31,7 +32,9 @@ public sealed class RateLimiter
         }
     }
 
-    public bool TryAcquire(IPAddress client, DateTimeOffset now)
+    public bool TryAcquire(IPAddress client, DateTimeOffset now) => TryAcquire(DeviceId.OfAddress(client), now);
+
+    public bool TryAcquire(DeviceId client, DateTimeOffset now)
     {
         lock (_lock)
         {

@@ -12,8 +12,8 @@ namespace PortMapper.Gateway.Logging;
 /// </summary>
 internal static partial class Log
 {
-    [LoggerMessage(1000, LogLevel.Information, "Restored {Restored} leases from {StateDirectory} ({Expired} had expired while stopped); kernel rebuilt in {Milliseconds} ms")]
-    public static partial void Restored(ILogger logger, int restored, int expired, string stateDirectory, long milliseconds);
+    [LoggerMessage(1000, LogLevel.Information, "Restored {Restored} leases from {StateDirectory} ({Dropped} expired or dropped); kernel rebuilt in {Milliseconds} ms")]
+    public static partial void Restored(ILogger logger, int restored, int dropped, string stateDirectory, long milliseconds);
 
     [LoggerMessage(1001, LogLevel.Warning, "The lease journal ended in {Bytes} bytes of an interrupted write; they were discarded")]
     public static partial void TornJournal(ILogger logger, long bytes);
@@ -184,4 +184,16 @@ internal static partial class Log
 
     [LoggerMessage(6010, LogLevel.Debug, "RTSP: ignored a logged packet: {Error}")]
     public static partial void RtspPacketIgnored(ILogger logger, Protocols.Ip.IpPacketError error);
+
+    [LoggerMessage(1040, LogLevel.Warning, "Lease {Id} ({Protocol} {ExternalPort} -> {InternalAddress}:{InternalPort}) was not restored: {Reason}")]
+    public static partial void RestoreDropped(ILogger logger, long id, MappingProtocol protocol, ushort externalPort, IPAddress internalAddress, ushort internalPort, string reason);
+
+    [LoggerMessage(1041, LogLevel.Warning, "Skipped {Count} journal records that could not be read (first: {Reason})")]
+    public static partial void JournalRecordsSkipped(ILogger logger, int count, string reason);
+
+    [LoggerMessage(1042, LogLevel.Warning, "The kernel refused lease {Id} ({Protocol} {ExternalPort} -> {InternalAddress}:{InternalPort}); it was removed, every other lease stays")]
+    public static partial void KernelRefusedLease(ILogger logger, long id, MappingProtocol protocol, ushort externalPort, IPAddress internalAddress, ushort internalPort);
+
+    [LoggerMessage(1043, LogLevel.Error, "Could not program the kernel even without mappings ({Reason}); its previous state stays in place")]
+    public static partial void KernelUnavailable(ILogger logger, string reason);
 }

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Net;
 using System.Text;
+using PortMapper.Gateway.Devices;
 using PortMapper.Gateway.Leases;
 using PortMapper.Protocols.Mapping;
 
@@ -16,7 +17,9 @@ namespace PortMapper.Gateway.Persistence;
 /// +--------+--------+--------+--------+--------+--------+--------+--------+----------------
 /// </code>
 /// The payload starts with a <see cref="JournalRecordType"/>. A record whose length runs past the end of
-/// the file or whose CRC does not match ends the journal: it is the torn tail of an interrupted write.
+/// the file or whose CRC does not match ends the journal: it is the torn tail of an interrupted write. An intact
+/// record whose content cannot be read (written by a later version, or damaged before its CRC was taken) throws
+/// from its reader; the store skips it. The byte layout is pinned by a golden test: change it only by appending.
 /// </summary>
 internal static class JournalCodec
 {
@@ -60,6 +63,21 @@ internal static class JournalCodec
             payload[n++] = (byte)filter.Network.PrefixLength;
             BinaryPrimitives.WriteUInt16BigEndian(payload[n..], filter.Port);
             n += 2;
+        }
+
+        // Since devices: the MAC of the device that holds the lease (length 0 when it is known only by its address).
+        // Older journals end before it; a reader that finds it missing takes the client address for the device.
+        if (lease.Device.HasMac)
+        {
+            payload[n++] = 6;
+            for (int i = 5; i >= 0; i--)
+            {
+                payload[n++] = (byte)(lease.Device.Mac >> (8 * i));
+            }
+        }
+        else
+        {
+            payload[n++] = 0;
         }
 
         Frame(output, payload[..n]);
@@ -123,6 +141,11 @@ internal static class JournalCodec
         long id = BinaryPrimitives.ReadInt64BigEndian(p[n..]);
         n += 8;
         var protocol = (MappingProtocol)p[n++];
+        if (!Enum.IsDefined(protocol))
+        {
+            throw new InvalidDataException($"unknown protocol {(byte)protocol}");
+        }
+
         ushort externalPort = BinaryPrimitives.ReadUInt16BigEndian(p[n..]);
         n += 2;
         IPAddress internalAddress = ReadAddress(p, ref n) ?? throw new InvalidDataException("lease without internal address");
@@ -133,6 +156,11 @@ internal static class JournalCodec
         ushort remotePort = BinaryPrimitives.ReadUInt16BigEndian(p[n..]);
         n += 2;
         var origin = (MappingOrigin)p[n++];
+        if (!Enum.IsDefined(origin))
+        {
+            throw new InvalidDataException($"unknown origin {(byte)origin}");
+        }
+
         var created = DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64BigEndian(p[n..]));
         n += 8;
         long expiresMs = BinaryPrimitives.ReadInt64BigEndian(p[n..]);
@@ -153,11 +181,32 @@ internal static class JournalCodec
             n += 2;
         }
 
+        DeviceId device = default;
+        if (n < p.Length)
+        {
+            int macLength = p[n++];
+            if (macLength == 6)
+            {
+                ulong mac = 0;
+                foreach (byte b in p.Slice(n, 6))
+                {
+                    mac = (mac << 8) | b;
+                }
+
+                device = mac == 0 ? default : DeviceId.OfMac(mac);
+            }
+            else if (macLength != 0)
+            {
+                throw new InvalidDataException($"device address of {macLength} bytes");
+            }
+        }
+
         return new Lease(
             id, protocol, externalPort, internalAddress, internalPort, client,
             remoteAddress is null ? null : new IPEndPoint(remoteAddress, remotePort), origin, description, nonce, created,
             expiresMs < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(expiresMs),
-            filters.Length == 0 ? null : filters);
+            filters.Length == 0 ? null : filters,
+            device);
     }
 
     public static long ReadId(ReadOnlySpan<byte> p) => BinaryPrimitives.ReadInt64BigEndian(p[1..]);

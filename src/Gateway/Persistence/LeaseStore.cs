@@ -40,30 +40,23 @@ public sealed partial class LeaseStore : IDisposable
         IPAddress? epochAddress = null;
         long nextId = 1;
         long discarded = 0;
+        int skipped = 0;
+        string? skipReason = null;
         if (File.Exists(_path))
         {
             byte[] journal = File.ReadAllBytes(_path);
             int offset = 0;
             while (JournalCodec.TryReadRecord(journal.AsSpan(offset), out ReadOnlySpan<byte> payload, out int consumed))
             {
-                switch ((JournalRecordType)payload[0])
+                try
                 {
-                    case JournalRecordType.Put:
-                        Lease lease = JournalCodec.ReadPut(payload);
-                        leases[lease.Id] = lease;
-                        nextId = Math.Max(nextId, lease.Id + 1);
-                        break;
-                    case JournalRecordType.Delete:
-                        leases.Remove(JournalCodec.ReadId(payload));
-                        break;
-                    case JournalRecordType.Epoch:
-                        (DateTimeOffset start, IPAddress? address) = JournalCodec.ReadEpoch(payload);
-                        epochStart = start;
-                        epochAddress = address;
-                        break;
-                    case JournalRecordType.IdFloor:
-                        nextId = Math.Max(nextId, JournalCodec.ReadId(payload));
-                        break;
+                    Apply(payload, leases, ref epochStart, ref epochAddress, ref nextId);
+                }
+                catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException)
+                {
+                    // Intact but unreadable (a later version's record, a damaged one): one lease lost, not the start.
+                    skipped++;
+                    skipReason ??= e.Message;
                 }
 
                 offset += consumed;
@@ -80,7 +73,32 @@ public sealed partial class LeaseStore : IDisposable
         }
 
         _file = OpenForAppend(_path);
-        return new StoredState(leases.Values, epochStart, epochAddress, nextId, discarded);
+        return new StoredState(leases.Values, epochStart, epochAddress, nextId, discarded, skipped, skipReason);
+    }
+
+    private static void Apply(ReadOnlySpan<byte> payload, Dictionary<long, Lease> leases, ref DateTimeOffset? epochStart, ref IPAddress? epochAddress, ref long nextId)
+    {
+        switch ((JournalRecordType)payload[0])
+        {
+            case JournalRecordType.Put:
+                Lease lease = JournalCodec.ReadPut(payload);
+                leases[lease.Id] = lease;
+                nextId = Math.Max(nextId, lease.Id + 1);
+                break;
+            case JournalRecordType.Delete:
+                leases.Remove(JournalCodec.ReadId(payload));
+                break;
+            case JournalRecordType.Epoch:
+                (DateTimeOffset start, IPAddress? address) = JournalCodec.ReadEpoch(payload);
+                epochStart = start;
+                epochAddress = address;
+                break;
+            case JournalRecordType.IdFloor:
+                nextId = Math.Max(nextId, JournalCodec.ReadId(payload));
+                break;
+            default:
+                throw new InvalidDataException($"unknown record type {payload[0]}");
+        }
     }
 
     public void Record(IReadOnlyList<LeaseChange> changes)

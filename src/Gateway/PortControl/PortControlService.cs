@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PortMapper.Gateway.Admin;
 using PortMapper.Gateway.Configuration;
+using PortMapper.Gateway.Devices;
 using PortMapper.Gateway.Engine;
 using PortMapper.Gateway.Leases;
 using PortMapper.Gateway.Logging;
@@ -25,6 +26,7 @@ public sealed partial class PortControlService : BackgroundService
     private readonly MappingEngine _engine;
     private readonly GatewayState _state;
     private readonly RateLimiter _rateLimiter;
+    private readonly DeviceResolver _devices;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly GatewayMetrics _metrics;
@@ -37,8 +39,10 @@ public sealed partial class PortControlService : BackgroundService
         RateLimiter rateLimiter,
         TimeProvider time,
         ILogger<PortControlService> logger,
-        GatewayMetrics metrics)
+        GatewayMetrics metrics,
+        DeviceResolver? devices = null)
     {
+        _devices = devices ?? new DeviceResolver(null, time);
         _metrics = metrics;
         _options = options;
         _engine = engine;
@@ -157,7 +161,8 @@ public sealed partial class PortControlService : BackgroundService
         }
 
         DateTimeOffset now = _time.GetUtcNow();
-        if (!_rateLimiter.TryAcquire(source.Address, now))
+        DeviceId device = _devices.Resolve(source.Address, lan.Lan.Index);
+        if (!_rateLimiter.TryAcquire(device, now))
         {
             Log.PortControlRateLimited(_logger, source);
             _metrics.Drop("port_control_rate_limited");
@@ -167,15 +172,15 @@ public sealed partial class PortControlService : BackgroundService
         bool natPmp = datagram.Length > 0 && datagram[0] == 0 && !lan.IsIPv6;
         if (_options.Settings.NatPmpEnabled && (natPmp || !_options.Settings.PcpEnabled))
         {
-            OnNatPmp(lan, datagram, source, now);
+            OnNatPmp(lan, datagram, source, device, now);
         }
         else if (_options.Settings.PcpEnabled)
         {
-            OnPcp(lan, datagram, source, now);
+            OnPcp(lan, datagram, source, device, now);
         }
     }
 
-    private void OnNatPmp(LanSocket lan, ReadOnlySpan<byte> datagram, IPEndPoint source, DateTimeOffset now)
+    private void OnNatPmp(LanSocket lan, ReadOnlySpan<byte> datagram, IPEndPoint source, DeviceId device, DateTimeOffset now)
     {
         Span<byte> reply = stackalloc byte[NatPmpHandler.MaxReplyLength];
         NatPmpStep step = NatPmpHandler.Handle(datagram, source.Address, _state.NatPmpContext(now), reply);
@@ -191,7 +196,7 @@ public sealed partial class PortControlService : BackgroundService
                 break;
             case NatPmpAction.Execute:
                 NatPmpRequest request = step.Request;
-                Submit(step.Command, source, outcome =>
+                Submit(step.Command, source, device, outcome =>
                 {
                     Span<byte> answer = stackalloc byte[NatPmpHandler.MaxReplyLength];
                     int length = NatPmpHandler.Complete(request, outcome, _state.NatPmpContext(_time.GetUtcNow()), answer);
@@ -202,7 +207,7 @@ public sealed partial class PortControlService : BackgroundService
         }
     }
 
-    private void OnPcp(LanSocket lan, ReadOnlySpan<byte> datagram, IPEndPoint source, DateTimeOffset now)
+    private void OnPcp(LanSocket lan, ReadOnlySpan<byte> datagram, IPEndPoint source, DeviceId device, DateTimeOffset now)
     {
         Span<byte> reply = stackalloc byte[PcpHandler.MaxReplyLength];
         PcpStep step = PcpHandler.Handle(datagram, source.Address, PcpContext(lan, now), reply);
@@ -223,7 +228,7 @@ public sealed partial class PortControlService : BackgroundService
                 break;
             case PcpAction.Execute:
                 PcpRequest request = step.Request!;
-                Submit(step.Command, source, outcome =>
+                Submit(step.Command, source, device, outcome =>
                 {
                     Span<byte> answer = stackalloc byte[PcpHandler.MaxReplyLength];
                     int length = PcpHandler.Complete(request, outcome, PcpContext(lan, _time.GetUtcNow()), answer);
@@ -240,9 +245,9 @@ public sealed partial class PortControlService : BackgroundService
         return new PcpContext(shared.ExternalAddress, shared.EpochSeconds, _engine.Options.Settings.PcpAllowThirdParty, _engine.Options.Settings.PcpMaxFilters, lan.Lan.IsLanHost);
     }
 
-    private void Submit(in MappingCommand command, IPEndPoint source, Action<MappingOutcome> reply)
+    private void Submit(in MappingCommand command, IPEndPoint source, DeviceId device, Action<MappingOutcome> reply)
     {
-        if (!_engine.Submit(command, reply))
+        if (!_engine.Submit(command, device, reply))
         {
             Log.QueueFull(_logger, source.Address);
             _metrics.Drop("queue_full");

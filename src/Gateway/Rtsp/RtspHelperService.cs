@@ -220,12 +220,8 @@ public sealed class RtspHelperService : BackgroundService
         _changes.Clear();
     }
 
-    /// <summary>The same rules as for mappings: the port must not be reserved, and the policy must let the client have it.</summary>
-    private bool MayOpen(IPAddress client, ushort port)
-    {
-        GatewayOptions current = _engine.Options;
-        return !current.ReservedPorts.Contains(port) && current.Policy.Permits(port, client, port);
-    }
+    /// <summary>Asked of the admission stage, with the same rules as a mapping's external port.</summary>
+    private bool MayOpen(IPAddress client, ushort port) => _engine.Admission.MayOpenMedia(client, port);
 
     public override void Dispose()
     {

@@ -1,20 +1,20 @@
-using System.Net;
+using PortMapper.Gateway.Devices;
 
 namespace PortMapper.Gateway.Upnp;
 
-/// <summary>Counts open connections per source address and refuses one beyond the cap. Thread-safe.</summary>
+/// <summary>Counts open connections per device (all its addresses together) and refuses one beyond the cap. Thread-safe.</summary>
 public sealed class ConnectionLimiter
 {
     private readonly int _perSource;
     private readonly Lock _lock = new();
-    private readonly Dictionary<IPAddress, int> _open = [];
+    private readonly Dictionary<DeviceId, int> _open = [];
 
     public ConnectionLimiter(int perSource)
     {
         _perSource = perSource;
     }
 
-    public bool TryEnter(IPAddress source)
+    public bool TryEnter(DeviceId source)
     {
         lock (_lock)
         {
@@ -29,7 +29,7 @@ public sealed class ConnectionLimiter
         }
     }
 
-    public void Exit(IPAddress source)
+    public void Exit(DeviceId source)
     {
         lock (_lock)
         {

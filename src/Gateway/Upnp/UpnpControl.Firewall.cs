@@ -110,12 +110,15 @@ public sealed partial class UpnpControl
             : [new MappingFilter(remoteHost is null ? new IPNetwork(IPAddress.IPv6Any, 0) : new IPNetwork(remoteHost, 128), remotePort)];
         var command = new MappingCommand(
             MappingCommandKind.Map, protocol, MappingOrigin.Upnp, caller.Address, client!, internalPort, 0, leaseTime, "UPnP pinhole", Filters: filters);
-        MappingOutcome outcome = await RunAsync(command, cancellationToken).ConfigureAwait(false);
+        MappingOutcome outcome = await _engine.RunAsync(command, caller.Owner, cancellationToken).ConfigureAwait(false);
         if (outcome.Status != MappingStatus.Granted)
         {
-            return outcome.Status is MappingStatus.QuotaExceeded or MappingStatus.NoResources
-                ? Fail(UpnpErrorCode.PinholeSpaceExhausted, "PinholeSpaceExhausted")
-                : Fail(UpnpError.NotAuthorized);
+            return outcome.Status switch
+            {
+                MappingStatus.QuotaExceeded or MappingStatus.NoResources => Fail(UpnpErrorCode.PinholeSpaceExhausted, "PinholeSpaceExhausted"),
+                MappingStatus.KernelRefused => Fail(UpnpError.ActionFailed),
+                _ => Fail(UpnpError.NotAuthorized),
+            };
         }
 
         Lease? lease = _engine.FindPinholeOf(protocol, client!, internalPort);
@@ -192,5 +195,5 @@ public sealed partial class UpnpControl
     private static MappingCommand PinholeCommand(Lease pinhole, uint lifetime) => new(
         MappingCommandKind.Map, pinhole.Protocol, pinhole.Origin, pinhole.Client, pinhole.InternalAddress, pinhole.InternalPort, 0, lifetime, pinhole.Description);
 
-    private ulong Packets(Lease pinhole) => _kernel.PacketCount(Engine.MappingEngine.ToMapping(pinhole, _time.GetUtcNow())) ?? 0;
+    private ulong Packets(Lease pinhole) => _kernel.PacketCount(Engine.KernelSync.ToMapping(pinhole, _time.GetUtcNow())) ?? 0;
 }

@@ -53,38 +53,9 @@ public sealed partial class UpnpControl
             leaseDuration = Igd2DefaultLease;
         }
 
-        if (!any)
-        {
-            if (_engine.Options.ReservedPorts.Contains(externalPort))
-            {
-                return Fail(UpnpErrorCode.ConflictWithOtherMechanisms, "ConflictWithOtherMechanisms");
-            }
-
-            if (!_engine.Options.Policy.Permits(externalPort, client!, internalPort))
-            {
-                return Fail(UpnpError.NotAuthorized);
-            }
-
-            if (_engine.FindByExternal(protocol, externalPort) is { } holder && !holder.IsPinhole)
-            {
-                if (!SameAddress(holder.InternalAddress, client!) || !SameAddress(holder.Client, caller.Address) || holder.RemotePeer is not null)
-                {
-                    return Fail(UpnpErrorCode.ConflictInMappingEntry, "ConflictInMappingEntry");
-                }
-
-                if (holder.Origin != MappingOrigin.Upnp)
-                {
-                    return Fail(UpnpErrorCode.ConflictWithOtherMechanisms, "ConflictWithOtherMechanisms");
-                }
-
-                if (holder.InternalPort != internalPort)
-                {
-                    // The same host moves its mapping to another internal port: the old one goes first.
-                    await RunAsync(DeleteOf(holder), cancellationToken).ConfigureAwait(false);
-                }
-            }
-        }
-
+        // Reserved and gateway-owned ports (729), policy (606), another host's mapping (718), another mechanism's
+        // mapping of this host (729), and moving the caller's own mapping to another internal port are decided by
+        // the admission stage behind the engine, in one command.
         var command = new MappingCommand(
             MappingCommandKind.Map,
             protocol,
@@ -98,7 +69,7 @@ public sealed partial class UpnpControl
             PreferFailure: !any,
             Filters: remoteHost is null ? [] : [new MappingFilter(new IPNetwork(remoteHost, 32), 0)],
             Permanent: permanent);
-        MappingOutcome outcome = await RunAsync(command, cancellationToken).ConfigureAwait(false);
+        MappingOutcome outcome = await _engine.RunAsync(command, caller.Owner, cancellationToken).ConfigureAwait(false);
         return outcome.Status switch
         {
             MappingStatus.Granted when any => Ok(Out("NewReservedPort", outcome.ExternalPort.ToString(CultureInfo.InvariantCulture))),
@@ -106,6 +77,7 @@ public sealed partial class UpnpControl
             MappingStatus.NotAuthorized => Fail(UpnpError.NotAuthorized),
             MappingStatus.QuotaExceeded or MappingStatus.NoResources => Fail(UpnpErrorCode.NoPortMapsAvailable, "NoPortMapsAvailable"),
             MappingStatus.CannotProvideExternal => Fail(UpnpErrorCode.ConflictInMappingEntry, "ConflictInMappingEntry"),
+            MappingStatus.ConflictWithOtherMechanism => Fail(UpnpErrorCode.ConflictWithOtherMechanisms, "ConflictWithOtherMechanisms"),
             _ => Fail(UpnpError.ActionFailed),
         };
     }

@@ -50,7 +50,7 @@ public sealed partial class UpnpHttpService
         }
 
         string path = request.Path.Value ?? string.Empty;
-        var caller = new UpnpCaller(client, lan);
+        var caller = new UpnpCaller(client, lan, _deviceResolver.Resolve(client, lan.Index));
         switch (request.Method)
         {
             case "GET" or "HEAD":

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 using PortMapper.Gateway.Admin;
 using PortMapper.Gateway.Configuration;
+using PortMapper.Gateway.Devices;
 using PortMapper.Gateway.Hosting;
 using PortMapper.Gateway.Logging;
 using PortMapper.Gateway.Network;
@@ -27,6 +28,7 @@ public sealed partial class UpnpHttpService : KestrelService
     private readonly GenaService _gena;
     private readonly ILogger _logger;
     private readonly ConnectionLimiter _connections;
+    private readonly DeviceResolver _deviceResolver;
     private readonly GatewayMetrics _metrics;
     private List<(LanInterface Lan, InterfaceAddress Address)> _endpoints = [];
 
@@ -37,9 +39,11 @@ public sealed partial class UpnpHttpService : KestrelService
         GenaService gena,
         ILoggerFactory loggerFactory,
         ILogger<UpnpHttpService> logger,
-        GatewayMetrics metrics)
+        GatewayMetrics metrics,
+        DeviceResolver? deviceResolver = null)
         : base(loggerFactory)
     {
+        _deviceResolver = deviceResolver ?? new DeviceResolver(null, TimeProvider.System);
         _metrics = metrics;
         _options = options;
         _control = control;
@@ -130,7 +134,9 @@ public sealed partial class UpnpHttpService : KestrelService
             return;
         }
 
-        if (!_connections.TryEnter(remote))
+        // Counted per device: one host with many IPv6 addresses holds no more connections than one with one.
+        DeviceId device = _deviceResolver.Resolve(remote, lan.Index);
+        if (!_connections.TryEnter(device))
         {
             Log.UpnpConnectionRefused(_logger, connection.RemoteEndPoint?.ToString(), connection.LocalEndPoint?.ToString(), "too many connections from this host");
             _metrics.Drop("upnp_connection_limit");
@@ -144,7 +150,7 @@ public sealed partial class UpnpHttpService : KestrelService
         }
         finally
         {
-            _connections.Exit(remote);
+            _connections.Exit(device);
         }
     }
 

@@ -17,14 +17,6 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
     private const ushort FlagDump = 0x300;
     private const ushort CtaTupleOrig = 1;
     private const ushort CtaTupleReply = 2;
-    private const ushort CtaTupleIp = 1;
-    private const ushort CtaTupleProto = 2;
-    private const ushort CtaIpV4Src = 1;
-    private const ushort CtaIpV4Dst = 2;
-    private const ushort CtaIpV6Src = 3;
-    private const ushort CtaIpV6Dst = 4;
-    private const ushort CtaProtoNum = 1;
-    private const ushort CtaProtoDstPort = 3;
 
     private readonly Socket _socket;
     private readonly byte[] _buffer = new byte[1 << 16];
@@ -41,11 +33,12 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
         int ended = 0;
         foreach (var family in endpoints.GroupBy(e => e.Address.AddressFamily))
         {
-            var wanted = family.GroupBy(e => (e.Address, (byte)e.Protocol, e.Port))
-                .ToDictionary(g => g.Key, g => g.Any(e => e.From is null) ? null : g.Select(e => e.From!).ToHashSet());
-            foreach (byte[] tuple in Matching(family.Key == AddressFamily.InterNetwork ? (byte)2 : (byte)10, wanted))
+            // Keyed by the address and port a flow is addressed to (original direction) or translated to (reply).
+            var wanted = family.GroupBy(e => (e.Address, (byte)e.Protocol, e.Port)).ToDictionary(g => g.Key, g => g.ToArray());
+            byte af = family.Key == AddressFamily.InterNetwork ? (byte)2 : (byte)10;
+            foreach (byte[] tuple in Matching(af, wanted))
             {
-                ended += Delete(family.Key == AddressFamily.InterNetwork ? (byte)2 : (byte)10, tuple) ? 1 : 0;
+                ended += Delete(af, tuple) ? 1 : 0;
             }
         }
 
@@ -54,11 +47,8 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
 
     public void Dispose() => _socket.Dispose();
 
-    /// <summary>
-    /// The CTA_TUPLE_ORIG attributes (as received) of the flows whose original or reply destination is wanted, from
-    /// one of the wanted sources where the endpoint names them (null: from anywhere).
-    /// </summary>
-    private List<byte[]> Matching(byte family, Dictionary<(IPAddress, byte, ushort), HashSet<IPAddress>?> wanted)
+    /// <summary>The CTA_TUPLE_ORIG attributes (as received) of the flows that one of the wanted endpoints admitted.</summary>
+    private List<byte[]> Matching(byte family, Dictionary<(IPAddress, byte, ushort), FlowEndpoint[]> wanted)
     {
         var found = new List<byte[]>();
         Send(MsgGet, NfnetlinkMessage.FlagRequest | FlagDump, family, []);
@@ -81,21 +71,21 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
 
                 ReadOnlySpan<byte> attributes = _buffer.AsSpan(at + NfnetlinkMessage.HeaderLength + 4, length - NfnetlinkMessage.HeaderLength - 4);
                 ReadOnlySpan<byte> orig = default;
-                bool match = false;
+                FlowTuple? original = null, reply = null;
                 foreach (NetlinkAttributes attribute in new NetlinkAttributes(attributes))
                 {
-                    if (attribute.Type is CtaTupleOrig or CtaTupleReply)
+                    if (attribute.Type == CtaTupleOrig)
                     {
-                        match |= Ends(attribute.Payload) is { } ends && wanted.TryGetValue(ends.Destination, out HashSet<IPAddress>? sources)
-                            && (sources is null || (ends.Source is { } source && sources.Contains(source)));
-                        if (attribute.Type == CtaTupleOrig)
-                        {
-                            orig = attribute.Whole;
-                        }
+                        orig = attribute.Whole;
+                        original = FlowTuple.Read(attribute.Payload);
+                    }
+                    else if (attribute.Type == CtaTupleReply)
+                    {
+                        reply = FlowTuple.Read(attribute.Payload);
                     }
                 }
 
-                if (match && !orig.IsEmpty)
+                if (original is { } o && reply is { } r && !orig.IsEmpty && Wanted(wanted, o, r))
                 {
                     found.Add(orig.ToArray());
                 }
@@ -103,6 +93,25 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
                 at += Align(length);
             }
         }
+    }
+
+    private static bool Wanted(Dictionary<(IPAddress, byte, ushort), FlowEndpoint[]> wanted, FlowTuple original, FlowTuple reply)
+    {
+        foreach (var key in (ReadOnlySpan<(IPAddress, byte, ushort)>)[(original.Destination, original.Protocol, original.DestinationPort), (reply.Destination, original.Protocol, reply.DestinationPort)])
+        {
+            if (wanted.TryGetValue(key, out FlowEndpoint[]? endpoints))
+            {
+                foreach (FlowEndpoint endpoint in endpoints)
+                {
+                    if (FlowTuple.Admitted(endpoint, original, reply))
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+
+        return false;
     }
 
     private bool Delete(byte family, byte[] tuple)
@@ -116,47 +125,6 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
 
         // An acknowledgement is an error message with error 0; ENOENT means the flow ended by itself meanwhile.
         return BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(NfnetlinkMessage.HeaderLength)) == 0;
-    }
-
-    /// <summary>The destination (address, protocol, port) and the source address of a tuple attribute's payload.</summary>
-    private static ((IPAddress, byte, ushort) Destination, IPAddress? Source)? Ends(ReadOnlySpan<byte> tuple)
-    {
-        IPAddress? address = null, source = null;
-        byte protocol = 0;
-        ushort port = 0;
-        foreach (NetlinkAttributes part in new NetlinkAttributes(tuple))
-        {
-            if (part.Type == CtaTupleIp)
-            {
-                foreach (NetlinkAttributes ip in new NetlinkAttributes(part.Payload))
-                {
-                    if ((ip.Type == CtaIpV4Dst && ip.Payload.Length == 4) || (ip.Type == CtaIpV6Dst && ip.Payload.Length == 16))
-                    {
-                        address = new IPAddress(ip.Payload);
-                    }
-                    else if ((ip.Type == CtaIpV4Src && ip.Payload.Length == 4) || (ip.Type == CtaIpV6Src && ip.Payload.Length == 16))
-                    {
-                        source = new IPAddress(ip.Payload);
-                    }
-                }
-            }
-            else if (part.Type == CtaTupleProto)
-            {
-                foreach (NetlinkAttributes proto in new NetlinkAttributes(part.Payload))
-                {
-                    if (proto.Type == CtaProtoNum && proto.Payload.Length >= 1)
-                    {
-                        protocol = proto.Payload[0];
-                    }
-                    else if (proto.Type == CtaProtoDstPort && proto.Payload.Length >= 2)
-                    {
-                        port = BinaryPrimitives.ReadUInt16BigEndian(proto.Payload);
-                    }
-                }
-            }
-        }
-
-        return address is null ? null : ((address, protocol, port), source);
     }
 
     private void Send(ushort type, ushort flags, byte family, byte[] attributes) =>

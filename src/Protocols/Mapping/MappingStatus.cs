@@ -12,4 +12,14 @@ public enum MappingStatus : byte
 
     /// <summary>The suggested external port was not free and the request preferred failure to another port.</summary>
     CannotProvideExternal,
+
+    /// <summary>
+    /// The suggested external port belongs to something else than a port mapping of this gateway's clients: a
+    /// reserved port, a port a socket of the gateway itself holds, or another mechanism's mapping; the request
+    /// preferred failure to another port.
+    /// </summary>
+    ConflictWithOtherMechanism,
+
+    /// <summary>The kernel refused the change this grant needed; nothing was kept of it.</summary>
+    KernelRefused,
 }

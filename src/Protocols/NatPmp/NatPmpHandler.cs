@@ -92,8 +92,9 @@ public static class NatPmpHandler
     {
         MappingStatus.Granted or MappingStatus.Deleted => NatPmpResultCode.Success,
         MappingStatus.NotAuthorized => NatPmpResultCode.NotAuthorized,
-        MappingStatus.NoExternalAddress => NatPmpResultCode.NetworkFailure,
-        MappingStatus.QuotaExceeded or MappingStatus.NoResources or MappingStatus.CannotProvideExternal => NatPmpResultCode.OutOfResources,
+        MappingStatus.NoExternalAddress or MappingStatus.KernelRefused => NatPmpResultCode.NetworkFailure,
+        MappingStatus.QuotaExceeded or MappingStatus.NoResources or MappingStatus.CannotProvideExternal or MappingStatus.ConflictWithOtherMechanism
+            => NatPmpResultCode.OutOfResources,
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "unknown mapping status"),
     };
 }

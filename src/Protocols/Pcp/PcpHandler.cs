@@ -90,9 +90,9 @@ public static class PcpHandler
         MappingStatus.Granted or MappingStatus.Deleted => PcpResultCode.Success,
         MappingStatus.NotAuthorized => PcpResultCode.NotAuthorized,
         MappingStatus.QuotaExceeded => PcpResultCode.UserExceededQuota,
-        MappingStatus.NoResources => PcpResultCode.NoResources,
+        MappingStatus.NoResources or MappingStatus.KernelRefused => PcpResultCode.NoResources,
         MappingStatus.NoExternalAddress => PcpResultCode.NetworkFailure,
-        MappingStatus.CannotProvideExternal => PcpResultCode.CannotProvideExternal,
+        MappingStatus.CannotProvideExternal or MappingStatus.ConflictWithOtherMechanism => PcpResultCode.CannotProvideExternal,
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "unknown mapping status"),
     };
 

@@ -1,0 +1,147 @@
+using System.Net;
+using PortMapper.KernelBackend;
+using PortMapper.Protocols.Mapping;
+
+namespace PortMapper.Gateway.Leases;
+
+/// <summary>
+/// The one stage that decides what a request may have, whatever front end it came through (UPnP, NAT-PMP, PCP,
+/// the RTSP helper, the admin endpoint, an import, a restore): secure mode, lifetime limits per origin, quotas
+/// per device and in total, policy rules, reserved ports, the gateway's own ports, and what the kernel will
+/// accept (filters it can hold). The lease table asks it; nothing before or after it decides again.
+/// Not thread-safe except <see cref="MayOpenMedia"/>: the engine's loop is its caller.
+/// </summary>
+public sealed class Admission
+{
+    /// <summary>IGD:2 leases run up to a week (WANIPConnection:2 §2.3.16), whatever the port-control ceiling.</summary>
+    public const uint UpnpMaxLifetimeSeconds = 604800;
+
+    private static readonly TimeSpan s_ownPortsMaxAge = TimeSpan.FromSeconds(1);
+
+    private readonly IHostPorts _hostPorts;
+    private readonly Func<IPAddress?> _externalAddress;
+    private readonly TimeProvider _time;
+    private readonly Lock _ownPortsLock = new();
+    private volatile LeaseTableOptions _options;
+    private volatile Policy _policy;
+    private HostPortSet? _ownPorts;
+    private DateTimeOffset _ownPortsRead;
+
+    public Admission(LeaseTableOptions options, Policy policy, IHostPorts? hostPorts = null, Func<IPAddress?>? externalAddress = null, TimeProvider? time = null)
+    {
+        _options = options;
+        _policy = policy;
+        _hostPorts = hostPorts ?? NoHostPorts.Instance;
+        _externalAddress = externalAddress ?? (() => null);
+        _time = time ?? TimeProvider.System;
+    }
+
+    public LeaseTableOptions Options => _options;
+
+    public Policy Policy => _policy;
+
+    /// <summary>New limits and policy for requests from now on (a configuration reload); leases already granted stay.</summary>
+    public void Reconfigure(LeaseTableOptions options, Policy policy)
+    {
+        _options = options;
+        _policy = policy;
+    }
+
+    /// <summary>Forgets the snapshot of the gateway's own ports, so that the next request reads them afresh.</summary>
+    public void Refresh()
+    {
+        lock (_ownPortsLock)
+        {
+            _ownPorts = null;
+        }
+    }
+
+    /// <summary>Secure mode: a client maps only to itself, unless a front end has authorized a third party.</summary>
+    public bool MayAskFor(in MappingCommand command) =>
+        !_options.SecureMode || command.ThirdPartyAuthorized || SameAddress(command.Client, command.InternalAddress);
+
+    /// <summary>The lifetime a grant gets: the request's, within the limit of its origin; 0 for a permanent lease.</summary>
+    public uint Lifetime(in MappingCommand command) => command.Permanent ? 0
+        : Math.Min(command.RequestedLifetimeSeconds, command.Origin == MappingOrigin.Upnp ? UpnpMaxLifetimeSeconds : _options.MaxLifetimeSeconds);
+
+    /// <summary>Whether one more lease fits: per device (all its addresses) and in total.</summary>
+    public MappingStatus CheckQuota(int deviceLeases, int totalLeases) =>
+        deviceLeases >= _options.MaxLeasesPerDevice || totalLeases >= _options.MaxLeases ? MappingStatus.QuotaExceeded : MappingStatus.Granted;
+
+    /// <summary>Whether policy could permit some external port for this internal endpoint.</summary>
+    public bool MayMapEndpoint(IPAddress internalAddress, ushort internalPort) => _policy.MayPermit(internalAddress, internalPort);
+
+    /// <summary>
+    /// Whether a free external port may be given to this internal endpoint: not a reserved port, not a port a
+    /// socket of the gateway holds on the external or a wildcard address, and permitted by policy.
+    /// </summary>
+    public MappingStatus CheckExternalPort(MappingProtocol protocol, ushort port, IPAddress internalAddress, ushort internalPort)
+    {
+        if (IsGatewayPort(protocol, port))
+        {
+            return MappingStatus.ConflictWithOtherMechanism;
+        }
+
+        return _policy.Permits(port, internalAddress, internalPort) ? MappingStatus.Granted : MappingStatus.NotAuthorized;
+    }
+
+    /// <summary>An IPv6 pinhole opens the host's own port: policy must permit that port to that host.</summary>
+    public bool MayOpenPinhole(IPAddress internalAddress, ushort port) => _policy.Permits(port, internalAddress, port);
+
+    /// <summary>
+    /// RTSP media: whether the helper may open a UDP port of the external address to a client's same port. The
+    /// same rules as a mapping's external port. Thread-safe (the helper runs on its own loop).
+    /// </summary>
+    public bool MayOpenMedia(IPAddress client, ushort port) =>
+        CheckExternalPort(MappingProtocol.Udp, port, client, port) == MappingStatus.Granted;
+
+    /// <summary>
+    /// The filters a grant gets: null keeps a renewed lease's, empty clears them; otherwise disjoint, of the
+    /// internal address's family (the kernel refuses anything else).
+    /// </summary>
+    public MappingStatus NormalizeFilters(in MappingCommand command, out IReadOnlyList<MappingFilter>? filters)
+    {
+        filters = null;
+        if (command.Filters is null)
+        {
+            return MappingStatus.Granted;
+        }
+
+        if (!FilterSet.SameFamily(command.Filters, command.InternalAddress.AddressFamily))
+        {
+            return MappingStatus.NotAuthorized;
+        }
+
+        filters = command.Filters.Count == 0 ? [] : FilterSet.Normalize(command.Filters);
+        return MappingStatus.Granted;
+    }
+
+    /// <summary>Reserved by configuration, or held by a socket of the gateway right now.</summary>
+    public bool IsGatewayPort(MappingProtocol protocol, ushort port) =>
+        _options.ReservedPorts.Contains(port) || OwnPorts().Contains((TransportProtocol)(byte)protocol, port);
+
+    private HostPortSet OwnPorts()
+    {
+        lock (_ownPortsLock)
+        {
+            DateTimeOffset now = _time.GetUtcNow();
+            if (_ownPorts is null || now - _ownPortsRead > s_ownPortsMaxAge || now < _ownPortsRead)
+            {
+                _ownPorts = _hostPorts.Read(_externalAddress());
+                _ownPortsRead = now;
+            }
+
+            return _ownPorts;
+        }
+    }
+
+    /// <summary>Address equality without the IPv6 scope id.</summary>
+    public static bool SameAddress(IPAddress a, IPAddress b) => a.GetAddressBytes().AsSpan().SequenceEqual(b.GetAddressBytes());
+
+    private sealed class NoHostPorts : IHostPorts
+    {
+        public static readonly NoHostPorts Instance = new();
+
+        public HostPortSet Read(IPAddress? externalAddress) => HostPortSet.Empty;
+    }
+}
