@@ -180,7 +180,7 @@ public sealed class InMemoryFirewallBackend : IFirewallBackend, IMediaFirewall
             throw new FirewallException("Operation not permitted");
         }
 
-        if (Refuses is { } refuses && mappings.FirstOrDefault(refuses) is { } refused)
+        foreach (PortMapping refused in mappings.Where(Refuses ?? (_ => false)))
         {
             throw new FirewallException($"Could not process rule: File exists (mapping {refused.Id})");
         }

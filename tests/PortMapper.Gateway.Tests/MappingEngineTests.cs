@@ -195,6 +195,98 @@ public sealed class MappingEngineTests : IDisposable
         Assert.Empty(_kernel.Entries);
     }
 
+    [Fact]
+    public async Task KernelRefusesOneLeaseOfABatch_OnlyThatRequestFails_OthersStay()
+    {
+        await using Running run = await StartAsync();
+        MappingEngine engine = run.Engine;
+        await engine.RunAsync(Map(4000, 600), CancellationToken.None);
+        _kernel.Refuses = m => m.ExternalPort == 5001;
+
+        // Three requests queued together: one batch, one kernel transaction, which the kernel refuses.
+        Task<MappingOutcome>[] requests = [.. new ushort[] { 5000, 5001, 5002 }.Select(p => engine.RunAsync(Map(p, 600), CancellationToken.None))];
+        MappingOutcome[] outcomes = await Task.WhenAll(requests);
+
+        Assert.Equal([MappingStatus.Granted, MappingStatus.KernelRefused, MappingStatus.Granted], outcomes.Select(o => o.Status));
+        Assert.Equal(new ushort[] { 4000, 5000, 5002 }, _kernel.Entries.Select(e => e.ExternalPort).Order());
+        Assert.Equal(new ushort[] { 4000, 5000, 5002 }, engine.Leases().Select(l => l.ExternalPort).Order());
+        Assert.True(run.State.Current.KernelInSync);
+
+        // The refused lease is journaled as removed: a restart does not bring it back.
+        using var copy = new LeaseStore(CopyOfState(), fsync: false);
+        Assert.Equal(new ushort[] { 4000, 5000, 5002 }, copy.Load().Leases.Select(l => l.ExternalPort).Order());
+    }
+
+    [Fact]
+    public async Task RebuildAfterFlush_WithALeaseTheKernelRefuses_ReinstallsEveryOther()
+    {
+        await using Running run = await StartAsync();
+        for (ushort port = 5000; port < 5010; port++)
+        {
+            await run.Engine.RunAsync(Map(port, 600), CancellationToken.None);
+        }
+
+        _kernel.Refuses = m => m.ExternalPort is 5003 or 5007;
+        _kernel.SimulateFlush();
+        await run.Engine.RequestRebuildAsync();
+
+        Assert.True(_kernel.IsIntact());
+        Assert.Equal(8, _kernel.Entries.Count);
+        Assert.DoesNotContain(_kernel.Entries, e => e.ExternalPort is 5003 or 5007);
+        Assert.Equal(8, run.Engine.Leases().Count);
+        Assert.True(run.State.Current.KernelInSync);
+    }
+
+    [Fact]
+    public async Task KernelRefusingEverything_KeepsItsPreviousState_AndTheLeases()
+    {
+        await using Running run = await StartAsync();
+        await run.Engine.RunAsync(Map(5000, 600), CancellationToken.None);
+        _kernel.Unavailable = true;
+        MappingOutcome outcome = await run.Engine.RunAsync(Map(5001, 600), CancellationToken.None);
+
+        // Not a lease's fault: nothing is removed, the kernel keeps what it had, and the status says it is behind.
+        Assert.Equal(MappingStatus.Granted, outcome.Status);
+        Assert.Equal([(ushort)5000], _kernel.Entries.Select(e => e.ExternalPort));
+        Assert.Equal(2, run.Engine.Leases().Count);
+        Assert.False(run.State.Current.KernelInSync);
+
+        _kernel.Unavailable = false;
+        await run.Engine.RequestRebuildAsync();
+        Assert.Equal(new ushort[] { 5000, 5001 }, _kernel.Entries.Select(e => e.ExternalPort).Order());
+        Assert.True(run.State.Current.KernelInSync);
+    }
+
+    [Fact]
+    public async Task Start_WithALeaseTheKernelNowRefuses_DropsItAndStarts()
+    {
+        Running first = await StartAsync();
+        await first.Engine.RunAsync(Map(5000, 600), CancellationToken.None);
+        await first.Engine.RunAsync(Map(5001, 600), CancellationToken.None);
+        await first.DisposeAsync();
+
+        _kernel.Refuses = m => m.ExternalPort == 5000;
+        _kernel.SimulateFlush();
+        await using Running second = await StartAsync();
+
+        Assert.Equal([(ushort)5001], second.Engine.Leases().Select(l => l.ExternalPort));
+        Assert.Equal([(ushort)5001], _kernel.Entries.Select(e => e.ExternalPort));
+        Assert.True(second.State.Current.KernelInSync);
+        using var copy = new LeaseStore(CopyOfState(), fsync: false);
+        Assert.Equal([(ushort)5001], copy.Load().Leases.Select(l => l.ExternalPort));
+    }
+
+    [Fact]
+    public async Task Start_KernelAcceptingNothing_Throws()
+    {
+        _kernel.Unavailable = true;
+        var (engine, _, store) = NewEngine();
+        using (store)
+        {
+            await Assert.ThrowsAsync<FirewallException>(() => engine.StartAsync(CancellationToken.None));
+        }
+    }
+
     private string CopyOfState()
     {
         string copy = _dir.Path + "-copy";

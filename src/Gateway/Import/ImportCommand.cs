@@ -78,7 +78,12 @@ public static class ImportCommand
         Directory.CreateDirectory(stateDirectory);
         using var store = new LeaseStore(stateDirectory, fsync: true);
         StoredState stored = store.Load();
-        var table = new LeaseTable(new LeaseTableOptions(uint.MaxValue, int.MaxValue, false, new HashSet<ushort>(), int.MaxValue), new Policy([]), stored.NextId);
+        // Only clashes are refused here; the daemon's own admission (policy, quotas, its ports) judges every lease at start.
+        Policy anything = new([
+            new PolicyRule(true, new PortRange(1, 65535), IPNetwork.Parse("0.0.0.0/0"), new PortRange(1, 65535)),
+            new PolicyRule(true, new PortRange(1, 65535), IPNetwork.Parse("::/0"), new PortRange(1, 65535)),
+        ]);
+        var table = new LeaseTable(new LeaseTableOptions(uint.MaxValue, int.MaxValue, false, new HashSet<ushort>(), int.MaxValue), anything, stored.NextId);
         foreach (Lease lease in stored.Leases)
         {
             table.Restore(lease, now);

@@ -99,7 +99,14 @@ public sealed class NeighbourTable : INeighbourTable, IDisposable
             return null;
         }
 
-        int length = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(answer), (uint)answer.Length);
+        // A message shorter than it says it is was cut off: nothing in it is believed.
+        uint declared = BinaryPrimitives.ReadUInt32LittleEndian(answer);
+        if (declared > (uint)answer.Length || declared < NfnetlinkMessage.HeaderLength + NdmsgLength)
+        {
+            return null;
+        }
+
+        int length = (int)declared;
         if (length < NfnetlinkMessage.HeaderLength + NdmsgLength)
         {
             return null;
