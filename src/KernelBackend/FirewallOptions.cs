@@ -6,6 +6,7 @@ namespace PortMapper.KernelBackend;
 /// <param name="SipPorts">Ports whose flows get the kernel's SIP helper (null or empty: none).</param>
 /// <param name="Rtsp">How RTSP media gets in: not at all, the kernel's helper, or the daemon's observer (NFLOG group <paramref name="RtspLogGroup"/>).</param>
 /// <param name="RtspPorts">The RTSP servers' control ports (LAN clients connect to them).</param>
+/// <param name="SipTcp">The SIP helper follows SIP over TCP on <paramref name="SipPorts"/> too, not only UDP.</param>
 public sealed record FirewallOptions(
     string TableName,
     FirewallMode Mode,
@@ -17,7 +18,8 @@ public sealed record FirewallOptions(
     IReadOnlyList<ushort>? SipPorts = null,
     RtspHelperMode Rtsp = RtspHelperMode.Off,
     IReadOnlyList<ushort>? RtspPorts = null,
-    ushort RtspLogGroup = FirewallOptions.DefaultRtspLogGroup)
+    ushort RtspLogGroup = FirewallOptions.DefaultRtspLogGroup,
+    bool SipTcp = false)
 {
     public const ushort DefaultRtspLogGroup = 554;
 

@@ -33,6 +33,18 @@ public class NftablesRulesetTests
     }
 
     [Fact]
+    public void Build_SipHelper_UdpByDefault_TcpOnlyWhenAskedFor()
+    {
+        string udpOnly = NftablesRuleset.Build(s_standalone with { SipPorts = [5060] }, null, [], []);
+        Assert.Contains("ct helper set \"sip-udp\"", udpOnly, StringComparison.Ordinal);
+        Assert.DoesNotContain("sip-tcp", udpOnly, StringComparison.Ordinal);
+
+        string both = NftablesRuleset.Build(s_standalone with { SipPorts = [5060], SipTcp = true }, null, [], []);
+        Assert.Contains("ct helper sip-tcp { type \"sip\" protocol tcp; l3proto ip; }", both, StringComparison.Ordinal);
+        Assert.Contains("ct helper set \"sip-tcp\"", both, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Translation_WithTimeout_UsesMillisecondsRoundedUp()
     {
         var text = new StringBuilder();

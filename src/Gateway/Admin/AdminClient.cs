@@ -26,7 +26,7 @@ public sealed class AdminClient : IDisposable
         }
 
         LeaseView[] leases = JsonSerializer.Deserialize(await response.Content.ReadAsStringAsync().ConfigureAwait(false), AdminJsonContext.Default.LeaseViewArray) ?? [];
-        var rows = new List<string[]> { new[] { "ID", "PROTO", "EXTERNAL", "INTERNAL", "CLIENT", "ORIGIN", "LEFT", "DESCRIPTION" } };
+        var rows = new List<string[]> { new[] { "ID", "PROTO", "EXTERNAL", "INTERNAL", "CLIENT", "DEVICE", "ORIGIN", "LEFT", "DESCRIPTION" } };
         rows.AddRange(leases.Select(l => new[]
         {
             l.Id.ToString(CultureInfo.InvariantCulture),
@@ -34,6 +34,7 @@ public sealed class AdminClient : IDisposable
             l.Pinhole ? "pinhole" : l.ExternalPort.ToString(CultureInfo.InvariantCulture),
             l.Pinhole ? $"[{l.InternalAddress}]:{l.InternalPort}" : $"{l.InternalAddress}:{l.InternalPort}",
             l.Client,
+            l.Device ?? "-",
             l.Origin,
             Duration(l.SecondsLeft),
             l.Description,

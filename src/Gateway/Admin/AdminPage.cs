@@ -33,7 +33,7 @@ internal static class AdminPage
           <span id="error" class="bad"></span>
         </header>
         <table>
-          <thead><tr><th>protocol</th><th>external port</th><th>internal</th><th>client</th><th>description</th><th>origin</th><th>time left</th><th></th></tr></thead>
+          <thead><tr><th>protocol</th><th>external port</th><th>internal</th><th>client</th><th>device</th><th>description</th><th>origin</th><th>time left</th><th></th></tr></thead>
           <tbody id="leases"></tbody>
         </table>
         <script nonce="{{NONCE}}">
@@ -81,6 +81,7 @@ internal static class AdminPage
               cell(row, lease.pinhole ? "(pinhole)" : lease.externalPort, "num");
               cell(row, (lease.pinhole ? "[" + lease.internalAddress + "]" : lease.internalAddress) + ":" + lease.internalPort);
               cell(row, lease.client);
+              cell(row, lease.device ?? "");
               cell(row, lease.description);
               cell(row, lease.origin);
               cell(row, duration(lease.secondsLeft), "num");

@@ -208,6 +208,7 @@ public sealed partial class AdminService
         lease.InternalAddress.ToString(),
         lease.InternalPort,
         lease.Client.ToString(),
+        lease.Owner.MacText,
         lease.Description,
         lease.IsPinhole,
         lease.RemotePeer?.ToString(),

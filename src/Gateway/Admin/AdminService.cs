@@ -63,6 +63,39 @@ public sealed partial class AdminService : KestrelService
         k.Limits.MaxConcurrentConnections = 64;
         k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(60);
         k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
-        k.Listen(_options.AdminEndpoint!, listen => listen.Protocols = HttpProtocols.Http1);
+        k.Listen(_options.AdminEndpoint!, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http1;
+            listen.Use(next => connection => AdmitAsync(connection, next));
+        });
     }
+
+    /// <summary>
+    /// Like the UPnP server, the admin endpoint talks only to this machine and the LAN: bound to an address the
+    /// WAN can route to (a LAN's global IPv6 address), it would otherwise answer the Internet. Anything else is
+    /// closed before a byte is read.
+    /// </summary>
+    private async Task AdmitAsync(Microsoft.AspNetCore.Connections.ConnectionContext connection, Microsoft.AspNetCore.Connections.ConnectionDelegate next)
+    {
+        System.Net.IPAddress? remote = (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
+        if (remote is { IsIPv4MappedToIPv6: true })
+        {
+            remote = remote.MapToIPv4();
+        }
+
+        if (remote is null || !MayConnect(remote))
+        {
+            Log.AdminRefused(_logger, "CONNECT", string.Empty, remote, "not loopback or a LAN host");
+            _metrics.Drop("admin_not_lan");
+            connection.Abort();
+            return;
+        }
+
+        await next(connection).ConfigureAwait(false);
+    }
+
+    private bool MayConnect(System.Net.IPAddress remote) =>
+        System.Net.IPAddress.IsLoopback(remote)
+        || _options.LanInterfaces.Any(lan => (lan.IsOnLink(remote) && (!remote.IsIPv6LinkLocal || remote.ScopeId == lan.Index))
+            || lan.Addresses.Any(a => a.Address.Equals(remote)));
 }

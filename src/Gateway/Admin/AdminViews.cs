@@ -11,6 +11,7 @@ public sealed record LeaseView(
     string InternalAddress,
     ushort InternalPort,
     string Client,
+    string? Device,
     string Description,
     bool Pinhole,
     string? RemotePeer,

@@ -112,6 +112,7 @@ public static partial class ConfigFile
                 {
                     "sip" => Bool(f, fp, errors) is { } sip ? s with { SipHelper = sip } : s,
                     "sipPorts" => s with { SipPorts = Ports(f, fp, errors) },
+                    "sipTcp" => Bool(f, fp, errors) is { } sipTcp ? s with { SipTcp = sipTcp } : s,
                     "rtsp" => Bool(f, fp, errors) is { } rtsp ? s with { RtspHelper = rtsp } : s,
                     "rtspPorts" => s with { RtspPorts = Ports(f, fp, errors) },
                     "rtspLogGroup" => Integer(f, fp, 1, 65535, errors) is { } group ? s with { RtspLogGroup = (ushort)group } : s,

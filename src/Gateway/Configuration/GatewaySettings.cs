@@ -36,6 +36,9 @@ public sealed record GatewaySettings
     /// <summary>The kernel's SIP helper (rewriting Via, Contact and SDP, and expecting the media) on these ports.</summary>
     public bool SipHelper { get; init; } = true;
 
+    /// <summary>The SIP helper for SIP over TCP too (off: NAT slipstreaming rode on browser-made TCP connections to 5060).</summary>
+    public bool SipTcp { get; init; }
+
     public IReadOnlyList<ushort> SipPorts { get; init; } = [5060];
 
     /// <summary>Let RTSP media over UDP in for LAN clients: the kernel's helper where it has one, the daemon's own otherwise.</summary>

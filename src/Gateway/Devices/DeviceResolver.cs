@@ -14,18 +14,71 @@ namespace PortMapper.Gateway.Devices;
 public sealed class DeviceResolver
 {
     private const int MaxCached = 8192;
+    private const int MaxSoliciting = 32;
+    private static readonly TimeSpan s_solicitStep = TimeSpan.FromMilliseconds(5);
+    private const int SolicitSteps = 20;
     private static readonly TimeSpan s_keep = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan s_keepUnknown = TimeSpan.FromSeconds(1);
 
     private readonly INeighbourTable? _neighbours;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<(IPAddress, int), (DeviceId Device, DateTimeOffset Until)> _cache = new();
+    private int _soliciting;
 
     public DeviceResolver(INeighbourTable? neighbours, TimeProvider time)
     {
         _neighbours = neighbours;
         _time = time;
     }
+
+    /// <summary>
+    /// Like <see cref="Resolve"/>, but for an address the kernel has no entry for yet (a fresh IPv6 privacy address
+    /// reaches the gateway without one), asks the kernel to resolve it and waits up to 100 ms for the answer:
+    /// otherwise each new address of a device would be a device of its own for its first request. Only so many
+    /// lookups wait at once; beyond that, and when no answer comes, the address stands for itself.
+    /// </summary>
+    public async ValueTask<DeviceId> ResolveAsync(IPAddress source, int interfaceIndex, CancellationToken cancellationToken)
+    {
+        DeviceId device = Resolve(source, interfaceIndex);
+        if (device.HasMac || _neighbours is null || interfaceIndex <= 0)
+        {
+            return device;
+        }
+
+        if (Interlocked.Increment(ref _soliciting) > MaxSoliciting)
+        {
+            Interlocked.Decrement(ref _soliciting);
+            return device;
+        }
+
+        try
+        {
+            _neighbours.Solicit(source, interfaceIndex);
+            for (int i = 0; i < SolicitSteps; i++)
+            {
+                await Task.Delay(s_solicitStep, _time, cancellationToken).ConfigureAwait(false);
+                if (Usable(_neighbours.LinkAddressOf(source, interfaceIndex)) is { } found)
+                {
+                    _cache[(Unmapped(source), interfaceIndex)] = (found, _time.GetUtcNow() + s_keep);
+                    return found;
+                }
+            }
+
+            return device;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _soliciting);
+        }
+    }
+
+    /// <summary>Whether <see cref="ResolveAsync"/> would have to wait: no MAC is known for the address.</summary>
+    public bool NeedsSolicit(DeviceId device, int interfaceIndex) => !device.HasMac && _neighbours is not null && interfaceIndex > 0;
+
+    private static IPAddress Unmapped(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+
+    private static DeviceId? Usable(PhysicalAddress? mac) =>
+        mac is not null && mac.GetAddressBytes() is { Length: 6 } bytes && bytes.Any(b => b != 0) ? DeviceId.OfMac(mac) : null;
 
     public DeviceId Resolve(IPAddress source, int interfaceIndex)
     {
@@ -44,8 +97,7 @@ public sealed class DeviceResolver
 
         // An address without an entry stands for itself, for a moment only: the entry may appear once the
         // gateway answers (and a flood from unknown sources costs one lookup per address per second).
-        DeviceId device = mac is null || mac.GetAddressBytes() is not { Length: 6 } bytes || bytes.All(b => b == 0)
-            ? DeviceId.OfAddress(source) : DeviceId.OfMac(mac);
+        DeviceId device = Usable(mac) ?? DeviceId.OfAddress(source);
         if (_cache.Count >= MaxCached)
         {
             foreach (var entry in _cache.Where(e => e.Value.Until <= now).ToList())

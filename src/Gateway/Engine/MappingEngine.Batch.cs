@@ -19,6 +19,9 @@ public sealed partial class MappingEngine
         DateTimeOffset now = _time.GetUtcNow();
         bool rebuild = false;
         bool announce = false;
+
+        // The gateway's own ports are read afresh for each batch (lazily, by the first request that needs them).
+        _admission.Refresh();
         lock (_tableLock)
         {
             foreach (EngineWork work in _batch)

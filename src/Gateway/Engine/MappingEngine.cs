@@ -140,12 +140,16 @@ public sealed partial class MappingEngine : BackgroundService
         }
 
         var table = new LeaseTable(_admission, stored.NextId);
-        int restored = 0;
+        int restored = 0, expired = 0;
         foreach (Lease lease in stored.Leases)
         {
             if (table.Restore(lease, now) is { } reason)
             {
-                if (reason != LeaseTable.ExpiredReason)
+                if (reason == LeaseTable.ExpiredReason)
+                {
+                    expired++;
+                }
+                else
                 {
                     Log.RestoreDropped(_logger, lease.Id, lease.Protocol, lease.ExternalPort, lease.InternalAddress, lease.InternalPort, reason);
                 }
@@ -179,7 +183,7 @@ public sealed partial class MappingEngine : BackgroundService
             throw new FirewallException($"cannot install the nftables table '{_options.Settings.TableName}' (see the error above); is this root, or CAP_NET_ADMIN?");
         }
 
-        Log.Restored(_logger, restored, stored.Leases.Count - restored, _options.Settings.StateDirectory, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        Log.Restored(_logger, restored, expired, stored.Leases.Count - restored - expired, _options.Settings.StateDirectory, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         _state.Announce(_state.Current);
         return base.StartAsync(cancellationToken);
     }

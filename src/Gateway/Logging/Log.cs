@@ -12,8 +12,8 @@ namespace PortMapper.Gateway.Logging;
 /// </summary>
 internal static partial class Log
 {
-    [LoggerMessage(1000, LogLevel.Information, "Restored {Restored} leases from {StateDirectory} ({Dropped} expired or dropped); kernel rebuilt in {Milliseconds} ms")]
-    public static partial void Restored(ILogger logger, int restored, int dropped, string stateDirectory, long milliseconds);
+    [LoggerMessage(1000, LogLevel.Information, "Restored {Restored} leases from {StateDirectory} ({Expired} had expired while stopped, {Dropped} dropped); kernel rebuilt in {Milliseconds} ms")]
+    public static partial void Restored(ILogger logger, int restored, int expired, int dropped, string stateDirectory, long milliseconds);
 
     [LoggerMessage(1001, LogLevel.Warning, "The lease journal ended in {Bytes} bytes of an interrupted write; they were discarded")]
     public static partial void TornJournal(ILogger logger, long bytes);
@@ -196,4 +196,7 @@ internal static partial class Log
 
     [LoggerMessage(1043, LogLevel.Error, "Could not program the kernel even without mappings ({Reason}); its previous state stays in place")]
     public static partial void KernelUnavailable(ILogger logger, string reason);
+
+    [LoggerMessage(6011, LogLevel.Debug, "RTSP: {Client} to {Server}: ignored a segment: {Reason}")]
+    public static partial void RtspSegmentIgnored(ILogger logger, IPAddress client, IPAddress server, string reason);
 }

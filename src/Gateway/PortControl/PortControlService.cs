@@ -160,8 +160,34 @@ public sealed partial class PortControlService : BackgroundService
             return;
         }
 
-        DateTimeOffset now = _time.GetUtcNow();
         DeviceId device = _devices.Resolve(source.Address, lan.Lan.Index);
+        if (_devices.NeedsSolicit(device, lan.Lan.Index))
+        {
+            // An address the kernel has not resolved yet: find its device first (a round trip), then go on.
+            byte[] copy = datagram.ToArray();
+            _ = ResolveThenHandleAsync(lan, copy, source);
+            return;
+        }
+
+        Handle(lan, datagram, source, device);
+    }
+
+    private async Task ResolveThenHandleAsync(LanSocket lan, byte[] datagram, IPEndPoint source)
+    {
+        try
+        {
+            DeviceId device = await _devices.ResolveAsync(source.Address, lan.Lan.Index, CancellationToken.None).ConfigureAwait(false);
+            Handle(lan, datagram, source, device);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or ArgumentException)
+        {
+            Log.PortControlSocketError(_logger, e, lan.Lan.Name);
+        }
+    }
+
+    private void Handle(LanSocket lan, ReadOnlySpan<byte> datagram, IPEndPoint source, DeviceId device)
+    {
+        DateTimeOffset now = _time.GetUtcNow();
         if (!_rateLimiter.TryAcquire(device, now))
         {
             Log.PortControlRateLimited(_logger, source);

@@ -25,6 +25,9 @@ internal sealed class RtspConnection
     /// <summary>A message would not parse: nothing on this connection is read any more (and so nothing more opens).</summary>
     public bool Broken { get; set; }
 
+    /// <summary>The client has acknowledged the server's SYN+ACK: only then is the server's side read.</summary>
+    public bool Established { get; set; }
+
     public TimeSpan SessionTimeout { get; set; } = RtspTrackerOptions.DefaultSessionTimeout;
 
     /// <summary>The client's last request: RTSP keeps a session alive by requests (§12.37).</summary>

@@ -55,9 +55,19 @@ public sealed class RtspTracker
         }
 
         connection.LastPacket = now;
+        RtspHalfStream sender = fromClient ? connection.FromClient : connection.FromServer;
         if (segment.Has(TcpFlags.Rst))
         {
-            Close(connection, changes);
+            // Believed only in the sender's window: a forged RST from the WAN must not close a session's ports.
+            if (!sender.Synced || InWindow(sender, segment.Sequence))
+            {
+                Close(connection, changes);
+            }
+            else
+            {
+                Log.RtspSegmentIgnored(_logger, connection.Key.Client, connection.Key.Server, "RST outside the window");
+            }
+
             return;
         }
 
@@ -75,21 +85,43 @@ public sealed class RtspTracker
 
         if (!fromClient && segment.Has(TcpFlags.Syn))
         {
-            connection.FromServer.Start(segment.Sequence);
+            // The server's answer to the client's SYN (SYN+ACK), once; a bare SYN from outside is not one.
+            if (segment.Has(TcpFlags.Ack) && !connection.FromServer.Synced)
+            {
+                connection.FromServer.Start(segment.Sequence);
+            }
+
             return;
         }
 
-        RtspHalfStream half = fromClient ? connection.FromClient : connection.FromServer;
-        if (half.Synced && !connection.Broken && !segment.Payload.IsEmpty)
+        if (fromClient && segment.Has(TcpFlags.Ack) && connection.FromServer.Synced)
+        {
+            connection.Established = true;
+        }
+
+        // The server's side is read only once the client has answered its SYN+ACK (the connection is established).
+        RtspHalfStream half = sender;
+        if (half.Synced && !connection.Broken && !segment.Payload.IsEmpty && (fromClient || connection.Established))
         {
             Feed(connection, half, fromClient, half.New(segment.Sequence, segment.Payload), now, changes);
         }
 
         if (segment.Has(TcpFlags.Fin))
         {
-            Close(connection, changes);
+            // An in-order FIN ends the connection; one out of order (or forged) is left to the idle timeout.
+            if (!half.Synced || half.Next == segment.Sequence + (uint)segment.Payload.Length)
+            {
+                Close(connection, changes);
+            }
+            else
+            {
+                Log.RtspSegmentIgnored(_logger, connection.Key.Client, connection.Key.Server, "FIN out of sequence");
+            }
         }
     }
+
+    /// <summary>Within 64 KiB of the next octet expected from that side: what a real RST carries (RFC 5961 §3 is stricter).</summary>
+    private static bool InWindow(RtspHalfStream half, uint sequence) => sequence - half.Next < 65536u;
 
     /// <summary>Closes what timed out: sessions without a request for their port timeout, idle connections that opened nothing.</summary>
     public void Sweep(DateTimeOffset now, List<MediaChange> changes)

@@ -46,7 +46,7 @@ public sealed partial class GenaService
             if (_subscriptions.ContainsKey(subscription.Sid))
             {
                 Dictionary<string, string> values = Values(subscription.Service);
-                Enqueue(subscription, GenaCodec.PropertySet(values));
+                Enqueue(subscription, values);
 
                 // Changes are measured from what the newest subscriber was told, so none falls between the two.
                 _lastSent[subscription.Service.Kind] = values;
@@ -77,21 +77,31 @@ public sealed partial class GenaService
                     continue;
                 }
 
-                string body = GenaCodec.PropertySet(changed);
                 foreach (GenaSubscription subscription in group.Where(s => _subscriptions.ContainsKey(s.Sid)))
                 {
-                    Enqueue(subscription, body);
+                    Enqueue(subscription, changed);
                 }
             }
         }
     }
 
-    /// <summary>Chains the NOTIFY after the subscription's previous one. Caller holds the lock.</summary>
-    private void Enqueue(GenaSubscription subscription, string body)
+    /// <summary>
+    /// Chains a NOTIFY after the subscription's previous one, or adds the values to the one already waiting
+    /// (see <see cref="GenaSubscription"/>). Caller holds the lock.
+    /// </summary>
+    private void Enqueue(GenaSubscription subscription, IEnumerable<KeyValuePair<string, string>> values)
     {
-        uint sequence = subscription.TakeSequence();
+        if (!subscription.Add(values))
+        {
+            return;
+        }
+
         subscription.Tail = subscription.Tail.ContinueWith(
-            _ => NotifyAsync(subscription, sequence, body),
+            _ =>
+            {
+                (uint sequence, List<KeyValuePair<string, string>> taken) = subscription.Take();
+                return NotifyAsync(subscription, sequence, GenaCodec.PropertySet(taken));
+            },
             CancellationToken.None,
             TaskContinuationOptions.None,
             TaskScheduler.Default).Unwrap();

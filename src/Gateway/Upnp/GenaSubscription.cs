@@ -6,7 +6,9 @@ namespace PortMapper.Gateway.Upnp;
 
 /// <summary>
 /// One event subscription. Its NOTIFYs are chained on <see cref="Tail"/>, so they leave in SEQ order while
-/// other subscribers' go in parallel.
+/// other subscribers' go in parallel. At most one NOTIFY waits behind the one in flight: changes that come
+/// while it waits join it (the latest value of each variable wins), so a subscriber that is slow or never
+/// answers holds one pending event, not a backlog that grows with every change.
 /// </summary>
 public sealed class GenaSubscription
 {
@@ -36,6 +38,53 @@ public sealed class GenaSubscription
     public uint NextSequence { get; set; }
 
     public Task Tail { get; set; } = Task.CompletedTask;
+
+    private readonly Dictionary<string, string> _pending = [];
+    private bool _waiting;
+
+    /// <summary>Adds variables to the next event. True when no NOTIFY is waiting yet and one must be chained.</summary>
+    public bool Add(IEnumerable<KeyValuePair<string, string>> values)
+    {
+        lock (_pending)
+        {
+            foreach (var (name, value) in values)
+            {
+                _pending[name] = value;
+            }
+
+            if (_waiting)
+            {
+                return false;
+            }
+
+            _waiting = true;
+            return true;
+        }
+    }
+
+    /// <summary>What the waiting NOTIFY carries, taken as it leaves, with its SEQ.</summary>
+    public (uint Sequence, List<KeyValuePair<string, string>> Values) Take()
+    {
+        lock (_pending)
+        {
+            _waiting = false;
+            List<KeyValuePair<string, string>> values = [.. _pending];
+            _pending.Clear();
+            return (TakeSequence(), values);
+        }
+    }
+
+    /// <summary>Variables waiting to go out (for tests and metrics).</summary>
+    public int PendingCount
+    {
+        get
+        {
+            lock (_pending)
+            {
+                return _pending.Count;
+            }
+        }
+    }
 
     public uint TakeSequence()
     {

@@ -135,7 +135,7 @@ public sealed partial class UpnpHttpService : KestrelService
         }
 
         // Counted per device: one host with many IPv6 addresses holds no more connections than one with one.
-        DeviceId device = _deviceResolver.Resolve(remote, lan.Index);
+        DeviceId device = await _deviceResolver.ResolveAsync(remote, lan.Index, CancellationToken.None).ConfigureAwait(false);
         if (!_connections.TryEnter(device))
         {
             Log.UpnpConnectionRefused(_logger, connection.RemoteEndPoint?.ToString(), connection.LocalEndPoint?.ToString(), "too many connections from this host");

@@ -18,6 +18,9 @@ public sealed class NeighbourTable : INeighbourTable, IDisposable
     private const ushort NdaLinkAddress = 2;
     private const ushort NudIncomplete = 0x01;
     private const ushort NudFailed = 0x20;
+    private const byte NtfUse = 0x01;
+    private const ushort FlagReplace = 0x100;
+    private const ushort FlagCreate = 0x400;
     private const int NdmsgLength = 12;
 
     private readonly Lock _lock = new();
@@ -72,14 +75,45 @@ public sealed class NeighbourTable : INeighbourTable, IDisposable
         }
     }
 
+    public void Solicit(IPAddress address, int interfaceIndex)
+    {
+        if (interfaceIndex <= 0)
+        {
+            return;
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        lock (_lock)
+        {
+            try
+            {
+                // NTF_USE: the kernel starts resolving (creating the entry); state and link address are left to it.
+                byte[] request = Request(address, interfaceIndex, ++_sequence, RtmNewNeigh, (ushort)(NfnetlinkMessage.FlagRequest | FlagCreate | FlagReplace));
+                request[NfnetlinkMessage.HeaderLength + 10] = NtfUse;
+                _socket.Send(request);
+            }
+            catch (SocketException)
+            {
+                // Only a hint: the lookup after it falls back to the address.
+            }
+        }
+    }
+
     /// <summary>nlmsghdr, struct ndmsg { family, pad, pad, ifindex, state, flags, type }, NDA_DST.</summary>
-    internal static byte[] Request(IPAddress address, int interfaceIndex, uint sequence)
+    internal static byte[] Request(IPAddress address, int interfaceIndex, uint sequence) =>
+        Request(address, interfaceIndex, sequence, RtmGetNeigh, NfnetlinkMessage.FlagRequest);
+
+    private static byte[] Request(IPAddress address, int interfaceIndex, uint sequence, ushort type, ushort flags)
     {
         byte[] destination = address.GetAddressBytes();
         byte[] message = new byte[NfnetlinkMessage.HeaderLength + NdmsgLength + NfnetlinkMessage.Align(4 + destination.Length)];
         BinaryPrimitives.WriteUInt32LittleEndian(message, (uint)message.Length);
-        BinaryPrimitives.WriteUInt16LittleEndian(message.AsSpan(4), RtmGetNeigh);
-        BinaryPrimitives.WriteUInt16LittleEndian(message.AsSpan(6), NfnetlinkMessage.FlagRequest);
+        BinaryPrimitives.WriteUInt16LittleEndian(message.AsSpan(4), type);
+        BinaryPrimitives.WriteUInt16LittleEndian(message.AsSpan(6), flags);
         BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(8), sequence);
         message[NfnetlinkMessage.HeaderLength] = (byte)(address.AddressFamily == AddressFamily.InterNetwork ? 2 : 10);
         BinaryPrimitives.WriteInt32LittleEndian(message.AsSpan(NfnetlinkMessage.HeaderLength + 4), interfaceIndex);

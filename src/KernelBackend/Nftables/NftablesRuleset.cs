@@ -171,16 +171,25 @@ public static class NftablesRuleset
             string ports = PortSet(sip);
             objects.Append("""
                   ct helper sip-udp { type "sip" protocol udp; l3proto ip; }
-                  ct helper sip-tcp { type "sip" protocol tcp; l3proto ip; }
 
                 """);
             rules.Append(CultureInfo.InvariantCulture, $"""
                     iifname {lans} udp dport {ports} ct helper set "sip-udp"
-                    iifname {lans} tcp dport {ports} ct helper set "sip-tcp"
                     iifname {wan} ct status dnat udp dport {ports} ct helper set "sip-udp"
-                    iifname {wan} ct status dnat tcp dport {ports} ct helper set "sip-tcp"
 
                 """);
+            if (options.SipTcp)
+            {
+                objects.Append("""
+                      ct helper sip-tcp { type "sip" protocol tcp; l3proto ip; }
+
+                    """);
+                rules.Append(CultureInfo.InvariantCulture, $"""
+                        iifname {lans} tcp dport {ports} ct helper set "sip-tcp"
+                        iifname {wan} ct status dnat tcp dport {ports} ct helper set "sip-tcp"
+
+                    """);
+            }
         }
 
         if (options.Rtsp == RtspHelperMode.Kernel && options.RtspPorts is { Count: > 0 } rtsp && lans.Length > 0)

@@ -81,6 +81,13 @@ internal sealed class RtspConversation
         return this;
     }
 
+    /// <summary>A RST or FIN in the server's name with a sequence number far from the stream's (forged from outside).</summary>
+    public RtspConversation ForgedServerEnd(TcpFlags flag)
+    {
+        FromServer(flag | TcpFlags.Ack, _serverSeq + 1_000_000, []);
+        return this;
+    }
+
     public RtspConversation ServerRst()
     {
         FromServer(TcpFlags.Rst, _serverSeq, []);

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
 using PortMapper.Gateway.Rtsp;
 using PortMapper.KernelBackend;
+using PortMapper.Protocols.Ip;
 
 namespace PortMapper.Gateway.Tests.Rtsp;
 
@@ -130,6 +131,22 @@ public class RtspTrackerTests
         rst.ServerRst();
         Assert.Equal([Port(6000), Port(6001)], Of(rst, MediaChangeKind.Close).Select(x => x.Opening));
         Assert.Equal(0, _tracker.Connections);
+    }
+
+    [Theory]
+    [InlineData(TcpFlags.Rst)]
+    [InlineData(TcpFlags.Fin)]
+    public void ForgedRstOrFin_OutsideTheServersSequence_ClosesNothing(TcpFlags flag)
+    {
+        RtspConversation session = PlayedSession();
+        session.Changes.Clear();
+        session.ForgedServerEnd(flag);
+        Assert.Empty(session.Changes);
+        Assert.Equal(1, _tracker.Connections);
+
+        // The real end still closes it.
+        session.ServerRst();
+        Assert.Equal(2, Of(session, MediaChangeKind.Close).Length);
     }
 
     [Fact]
