@@ -34,6 +34,9 @@ up() {
 
   ip link add wan0 netns "$gw" type veth peer eth0 netns "$wan"
   nsx "$gw" ip link add br-lan type bridge
+  # The gateway's link-local address is usable at once (no duplicate address detection), as on a router that has
+  # been up for a while: the kernel solicits a neighbour from it, and the daemon asks for such solicitations.
+  nsx "$gw" sysctl -qw net.ipv6.conf.br-lan.accept_dad=0
   nsx "$gw" ip link set br-lan up
   local i=1
   for host in "$lan1" "$lan2"; do

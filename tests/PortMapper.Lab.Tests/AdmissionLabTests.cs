@@ -218,9 +218,11 @@ public class DeviceQuotaLabTests : IClassFixture<DeviceQuotaLab>
             for (ushort port = 8800; port < 8802; port++)
             {
                 using Socket socket = GatewayLab.Udp(_lab.Lan1, address: address);
-                PcpAnswer? answer = await PcpMessage.AskAsync(socket, new IPEndPoint(GatewayLab.GatewayLan6, 5351),
-                    PcpMessage.Map(address, PcpMessage.Udp, port, port, 600, PcpMessage.NewNonce()), TimeSpan.FromSeconds(1));
-                results.Add(answer!.Result);
+                await socket.SendToAsync(PcpMessage.Map(address, PcpMessage.Udp, port, port, 600, PcpMessage.NewNonce()), SocketFlags.None, new IPEndPoint(GatewayLab.GatewayLan6, 5351));
+                var got = await GatewayLab.ReceiveAsync(socket, TimeSpan.FromSeconds(1));
+                PcpAnswer? answer = got is { } g ? PcpMessage.Parse(g.Data) : null;
+                Assert.True(answer is not null, $"no answer to {address} port {port}: {(got is { } x ? Convert.ToHexString(x.Data) + " from " + x.From : "nothing")}\n{_lab.Daemon!.Log}");
+                results.Add(answer.Result);
             }
         }
 
