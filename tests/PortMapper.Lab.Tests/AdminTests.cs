@@ -85,6 +85,10 @@ public class AdminTests : IClassFixture<GatewayLab>
         Assert.True(all.GetArrayLength() >= 2);
         JsonElement tcp = Assert.Single(Json(await AdminAsync("GET", "/api/leases?protocol=tcp&port=7700", Token)).EnumerateArray());
         Assert.Equal("192.168.77.10", tcp.GetProperty("client").GetString());
+
+        // The device: LAN host 1's MAC, as the gateway's neighbour table has it.
+        string lan1Mac = (await Shell.CheckedAsync(_lab.Lan1, "cat", "/sys/class/net/eth0/address")).Output.Trim();
+        Assert.Equal(lan1Mac, tcp.GetProperty("device").GetString());
         Assert.Equal("natpmp", tcp.GetProperty("origin").GetString());
         Assert.Equal(7700, tcp.GetProperty("externalPort").GetInt32());
         Assert.InRange(tcp.GetProperty("secondsLeft").GetInt64(), 3500, 3600);
@@ -147,8 +151,8 @@ public class AdminTests : IClassFixture<GatewayLab>
         Assert.Equal(7900, (await _lab.NatPmpcAsync(_lab.Lan2, 7900, 7900, "tcp", 600)).PublicPort);
         ProcessResult leases = await Shell.InNamespaceAsync(_lab.Gw, Repository.DaemonPath, "leases", "--state-dir", _lab.StateDirectory, "--port", "7900");
         Assert.Equal(0, leases.ExitCode);
-        Assert.Matches(@"ID\s+PROTO\s+EXTERNAL\s+INTERNAL\s+CLIENT\s+ORIGIN\s+LEFT\s+DESCRIPTION", leases.Output);
-        Match row = Regex.Match(leases.Output, @"(?m)^(\d+)\s+tcp\s+7900\s+192\.168\.77\.11:7900\s+192\.168\.77\.11\s+natpmp\s+\d+m");
+        Assert.Matches(@"ID\s+PROTO\s+EXTERNAL\s+INTERNAL\s+CLIENT\s+DEVICE\s+ORIGIN\s+LEFT\s+DESCRIPTION", leases.Output);
+        Match row = Regex.Match(leases.Output, @"(?m)^(\d+)\s+tcp\s+7900\s+192\.168\.77\.11:7900\s+192\.168\.77\.11\s+([0-9a-f]{2}:){5}[0-9a-f]{2}\s+natpmp\s+\d+m");
         Assert.True(row.Success, leases.Output);
 
         ProcessResult status = await Shell.InNamespaceAsync(_lab.Gw, Repository.DaemonPath, "status", "--state-dir", _lab.StateDirectory);

@@ -1,6 +1,8 @@
+using System.Net;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using PortMapper.Gateway.Leases;
 using PortMapper.Gateway.Logging;
 using PortMapper.KernelBackend;
 
@@ -23,6 +25,20 @@ public sealed class FlowReaper : BackgroundService
         _flows = flows;
         _logger = logger;
     }
+
+    /// <summary>
+    /// The flows the leases that ended in a batch admitted: inbound flows translated to each lease's own internal
+    /// endpoint, and its own port-preserved outbound flows; never another host's masqueraded flow on the same
+    /// external port, nor the gateway's own.
+    /// </summary>
+    public void SubmitEnded(IReadOnlyList<LeaseChange> changes, IPAddress? external) => Submit([.. changes
+        .Where(c => c.Kind is LeaseChangeKind.Removed or LeaseChangeKind.Expired)
+        .Select(c => c.Lease)
+        .Select(l => l.IsPinhole
+            ? new FlowEndpoint(l.InternalAddress, (TransportProtocol)(byte)l.Protocol, l.InternalPort)
+            : external is null ? default
+            : new FlowEndpoint(external, (TransportProtocol)(byte)l.Protocol, l.ExternalPort, null, l.InternalAddress, l.InternalPort))
+        .Where(e => e.Address is not null)]);
 
     public void Submit(FlowEndpoint[] endpoints)
     {

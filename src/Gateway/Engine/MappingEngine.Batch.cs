@@ -100,8 +100,8 @@ public sealed partial class MappingEngine
         }
 
         long programmed = Stopwatch.GetTimestamp();
-        EndFlows();
-        LogChanges(now);
+        _reaper?.SubmitEnded(_changes, _state.Current.ExternalAddress);
+        BatchLog.Write(_logger, _batch, _changes, now);
         if (_store.ShouldCompact(_table.Count))
         {
             _store.Compact(_table.Leases, _state.Current.EpochStart, _state.Current.ExternalAddress, _table.NextId);
@@ -189,97 +189,4 @@ public sealed partial class MappingEngine
         }
     }
 
-    /// <summary>
-    /// Hands the endpoints of leases that ended in this batch to the reaper, which ends the conntrack flows each
-    /// admitted: inbound flows translated to its own internal endpoint, and its own port-preserved outbound flows;
-    /// never another host's masqueraded flow on the same external port, nor the gateway's own.
-    /// </summary>
-    private void EndFlows()
-    {
-        if (_reaper is null)
-        {
-            return;
-        }
-
-        IPAddress? external = _state.Current.ExternalAddress;
-        FlowEndpoint[] ended = [.. _changes
-            .Where(c => c.Kind is LeaseChangeKind.Removed or LeaseChangeKind.Expired)
-            .Select(c => c.Lease)
-            .Select(l => l.IsPinhole
-                ? new FlowEndpoint(l.InternalAddress, (TransportProtocol)(byte)l.Protocol, l.InternalPort)
-                : external is null ? default
-                : new FlowEndpoint(external, (TransportProtocol)(byte)l.Protocol, l.ExternalPort, null, l.InternalAddress, l.InternalPort))
-            .Where(e => e.Address is not null)];
-        _reaper.Submit(ended);
-    }
-
-    private bool ChangeExternalAddress(IPAddress? address, DateTimeOffset now)
-    {
-        GatewayStatus current = _state.Current;
-        if (Equals(current.ExternalAddress, address))
-        {
-            return false;
-        }
-
-        Log.ExternalAddressChanged(_logger, current.ExternalAddress, address);
-        ReportExternalAddress(address);
-
-        // RFC 6886 §3.6: a new external address starts a new epoch, so clients notice and renew their mappings.
-        _store.RecordEpoch(now, address);
-        PublishStatus(address, now, current.KernelInSync);
-
-        // The caller rebuilds: one transaction moves everything (the DNAT match and the SNAT of PEER mappings name the address).
-        return true;
-    }
-
-    private void PublishStatus(IPAddress? external, DateTimeOffset epochStart, bool kernelInSync)
-    {
-        string? reserved = external is null ? null : AddressClassifier.ReservedKind(external);
-        _state.Update(_state.Current with
-        {
-            ExternalAddress = external,
-            ExternalAddressReservedKind = reserved,
-            EpochStart = epochStart,
-            KernelInSync = kernelInSync,
-            LeaseCount = _table.Count,
-        });
-    }
-
-    private void ReportExternalAddress(IPAddress? external)
-    {
-        Log.ExternalAddress(_logger, external, _options.WanInterface);
-        if (external is not null && AddressClassifier.ReservedKind(external) is { } kind)
-        {
-            Log.ExternalAddressReserved(_logger, external, kind);
-        }
-    }
-
-    private void LogChanges(DateTimeOffset now)
-    {
-        foreach (EngineWork work in _batch)
-        {
-            if (work.Kind == EngineWorkKind.Mapping && work.Outcome.Status is not (MappingStatus.Granted or MappingStatus.Deleted))
-            {
-                Log.MappingRefused(_logger, work.Command.Client, work.Command.Protocol, work.Command.InternalPort, work.Outcome.Status);
-            }
-        }
-
-        if (!_logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information))
-        {
-            return;
-        }
-
-        foreach (LeaseChange change in _changes)
-        {
-            Lease l = change.Lease;
-            if (change.Kind == LeaseChangeKind.Added)
-            {
-                Log.LeaseAdded(_logger, l.Origin, l.Protocol, l.ExternalPort, l.InternalAddress, l.InternalPort, l.SecondsLeft(now), l.Id);
-            }
-            else if (change.Kind != LeaseChangeKind.Renewed)
-            {
-                Log.LeaseEnded(_logger, l.Id, l.Protocol, l.ExternalPort, l.InternalAddress, l.InternalPort, change.Kind == LeaseChangeKind.Expired ? "expired" : "removed");
-            }
-        }
-    }
 }
