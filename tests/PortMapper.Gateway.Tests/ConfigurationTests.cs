@@ -124,6 +124,40 @@ public class ConfigurationTests
     }
 
     [Fact]
+    public void SettingTable_EveryKeyIsReadAndChecked_UnknownKeysAreNamed()
+    {
+        foreach (Setting setting in SettingTable.All)
+        {
+            // A value of the wrong kind (an object, for every setting) is an error that names the key.
+            string[] parts = setting.Key.Split('.');
+            string json = parts.Length == 1 ? $$"""{ "{{parts[0]}}": { "x": 1 } }""" : $$"""{ "{{parts[0]}}": { "{{parts[1]}}": { "x": 1 } } }""";
+            var errors = new List<string>();
+            ConfigFile.Read(json, new GatewaySettings(), errors);
+            Assert.Contains(errors, e => e.StartsWith(setting.Key, StringComparison.Ordinal));
+        }
+
+        var unknown = new List<string>();
+        ConfigFile.Read("""{ "firewall": { "tabel": "x" }, "colour": 1 }""", new GatewaySettings(), unknown);
+        Assert.Equal(["firewall.tabel: unknown key", "colour: unknown key"], unknown);
+        Assert.Equal(SettingTable.All.Count, SettingTable.All.Select(s => s.Key).Distinct().Count());
+    }
+
+    [Fact]
+    public void Reload_EveryReloadableSettingApplies_NoneNeedsARestart()
+    {
+        var errors = new List<string>();
+        GatewayOptions running = Resolve("{}", errors)!;
+        GatewayOptions changed = Resolve("""
+            { "logLevel": "debug", "secureMode": false, "maxLifetime": 600, "maxLeasesPerClient": 5, "maxLeases": 50,
+              "reservedPorts": [ 7000 ], "rules": [ { "action": "deny" } ], "pcp": { "allowThirdParty": true, "maxFilters": 2 },
+              "upnp": { "pinholes": false, "allowPermanent": false }, "rateLimit": { "perSecond": 5, "burst": 3 } }
+            """, errors)!;
+        Assert.Empty(errors);
+        Assert.Empty(Hosting.ReloadService.NeedsRestart(running, changed));
+        Assert.All(SettingTable.All.Where(s => s.Reloadable), s => Assert.False(s.Same(running.Settings, changed.Settings), s.Key));
+    }
+
+    [Fact]
     public void Reload_NamesOnlyTheChangesThatNeedARestart()
     {
         var errors = new List<string>();
@@ -132,7 +166,7 @@ public class ConfigurationTests
         GatewayOptions sockets = Resolve("""{ "lan": ["guest"], "firewall": { "mode": "integrate" }, "upnp": { "httpPort": 5001 }, "admin": { "listen": "127.0.0.1:9000" } }""", errors)!;
         Assert.Empty(errors);
         Assert.Empty(Hosting.ReloadService.NeedsRestart(running, policyOnly));
-        Assert.Equal(["lan", "firewall", "upnp (sockets and eventing)", "admin"], Hosting.ReloadService.NeedsRestart(running, sockets));
+        Assert.Equal(["lan", "firewall.mode", "admin.listen", "upnp.httpPort"], Hosting.ReloadService.NeedsRestart(running, sockets));
     }
 
     [Fact]

@@ -11,10 +11,11 @@ namespace PortMapper.Gateway.Hosting;
 
 /// <summary>
 /// SIGHUP (systemctl reload) re-reads the configuration. A configuration with errors is refused and the running one
-/// kept. Otherwise policy rules, secure mode, quota, lifetime, reserved ports, PCP third-party and filter limits,
-/// UPnP pinhole and permanent-lease switches, the rate limit and the log level apply at once, with no lease
-/// dropped; what needs sockets or the kernel table rebuilt (interfaces, ports, firewall mode, which protocols
-/// run, the state directory) is named in a warning and waits for a restart.
+/// kept. Otherwise the settings the <see cref="SettingTable"/> marks reloadable (policy rules, secure mode, quotas,
+/// lifetime, reserved ports, PCP third-party and filter limits, UPnP pinhole and permanent-lease switches, the rate
+/// limit and the log level) apply at once: the engine swaps the live options between two batches, and every
+/// service reads them from there, with no lease dropped. The others need sockets or the kernel table rebuilt; they
+/// are named in a warning and wait for a restart.
 /// </summary>
 public sealed class ReloadService : BackgroundService
 {
@@ -88,32 +89,28 @@ public sealed class ReloadService : BackgroundService
         Log.Reloaded(_logger, _engine.Leases().Count);
     }
 
-    /// <summary>The settings whose change only a restart can apply.</summary>
+    /// <summary>The keys whose change only a restart can apply, in the order of the <see cref="SettingTable"/>.</summary>
     public static List<string> NeedsRestart(GatewayOptions running, GatewayOptions reloaded)
     {
-        GatewaySettings a = running.Settings, b = reloaded.Settings;
         var names = new List<string>();
-        void Check(bool same, string name)
+        if (running.WanInterface != reloaded.WanInterface)
         {
-            if (!same)
+            names.Add("wan"); // the same setting can name another interface once the default route moved
+        }
+
+        if (!running.LanInterfaces.Select(l => l.Name).SequenceEqual(reloaded.LanInterfaces.Select(l => l.Name)))
+        {
+            names.Add("lan");
+        }
+
+        foreach (Setting setting in SettingTable.All.Where(s => !s.Reloadable && !s.Same(running.Settings, reloaded.Settings)))
+        {
+            if (!names.Contains(setting.Key))
             {
-                names.Add(name);
+                names.Add(setting.Key);
             }
         }
 
-        Check(running.WanInterface == reloaded.WanInterface, "wan");
-        Check(running.LanInterfaces.Select(l => l.Name).SequenceEqual(reloaded.LanInterfaces.Select(l => l.Name)), "lan");
-        Check(a.StateDirectory == b.StateDirectory, "stateDir");
-        Check(a.FirewallMode == b.FirewallMode && a.TableName == b.TableName && a.FirewallMark == b.FirewallMark && a.Hairpin == b.Hairpin && a.PreservePorts == b.PreservePorts && a.EndFlows == b.EndFlows, "firewall");
-        Check(a.SipHelper == b.SipHelper && a.SipPorts.SequenceEqual(b.SipPorts) && a.RtspHelper == b.RtspHelper && a.RtspPorts.SequenceEqual(b.RtspPorts)
-            && a.RtspLogGroup == b.RtspLogGroup, "helpers");
-        Check(a.NatPmpEnabled == b.NatPmpEnabled, "natPmp.enabled");
-        Check(a.PcpEnabled == b.PcpEnabled, "pcp.enabled");
-        Check(a.UpnpEnabled == b.UpnpEnabled && a.UpnpHttpPort == b.UpnpHttpPort && a.UpnpNotifyIntervalSeconds == b.UpnpNotifyIntervalSeconds
-            && a.UpnpFriendlyName == b.UpnpFriendlyName && a.UpnpMaxSubscriptions == b.UpnpMaxSubscriptions
-            && a.UpnpMaxSubscriptionsPerHost == b.UpnpMaxSubscriptionsPerHost && a.UpnpMaxConnectionsPerHost == b.UpnpMaxConnectionsPerHost, "upnp (sockets and eventing)");
-        Check(Equals(running.AdminEndpoint, reloaded.AdminEndpoint) && a.AdminMdns == b.AdminMdns, "admin");
-        Check(a.Fsync == b.Fsync, "persistence.fsync");
         return names;
     }
 }
