@@ -25,7 +25,7 @@ public sealed record Lease(
     DateTimeOffset Created,
     DateTimeOffset? Expires,
     IReadOnlyList<MappingFilter>? Filters = null,
-    DeviceId Device = default)
+    DeviceId Device = default) : IMappingView
 {
     /// <summary>The device that holds the lease: the one recorded, or for a lease from before devices, its client address.</summary>
     public DeviceId Owner => Device.HasMac || Device.Address is not null ? Device : DeviceId.OfAddress(Client);

@@ -30,7 +30,7 @@ public sealed partial class GenaService
                 "SystemUpdateID" => updateId,
                 "FirewallEnabled" => "1",
                 "InboundPinholeAllowed" => _engine.Options.Settings.UpnpPinholes ? "1" : "0",
-                "PhysicalLinkStatus" => UpnpControl.LinkStatus(_options.WanInterface),
+                "PhysicalLinkStatus" => WanLink.Status(_options.WanInterface),
                 "DefaultConnectionService" => _devices.DefaultConnectionService,
                 _ => string.Empty,
             };

@@ -1,6 +1,5 @@
-using PortMapper.Protocols.Upnp;
 
-namespace PortMapper.Gateway.Upnp;
+namespace PortMapper.Protocols.Upnp;
 
 /// <summary>What an action produced: its out arguments, or a UPnP error.</summary>
 public sealed record SoapResult(UpnpError? Error, IReadOnlyList<KeyValuePair<string, string>> Outputs)

@@ -2,19 +2,17 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using PortMapper.Gateway.Leases;
 using PortMapper.Protocols.Mapping;
-using PortMapper.Protocols.Upnp;
-using static PortMapper.Gateway.Upnp.SoapResult;
+using static PortMapper.Protocols.Upnp.SoapResult;
 
-namespace PortMapper.Gateway.Upnp;
+namespace PortMapper.Protocols.Upnp;
 
 /// <summary>WANIPConnection:1 and :2 port mapping actions.</summary>
-public sealed partial class UpnpControl
+public static partial class UpnpHandler
 {
     private const uint Igd2DefaultLease = 604800;
 
-    private async Task<SoapResult> AddPortMappingAsync(int version, bool any, SoapCall call, UpnpCaller caller, CancellationToken cancellationToken)
+    private static UpnpStep AddPortMapping(int version, bool any, SoapCall call, IPAddress caller, IUpnpContext context)
     {
         if (!UpnpArguments.TryRemoteHost(call.Get("NewRemoteHost"), AddressFamily.InterNetwork, out IPAddress? remoteHost)
             || !UpnpArguments.TryPort(call.Get("NewExternalPort"), out ushort externalPort)
@@ -23,29 +21,29 @@ public sealed partial class UpnpControl
             || !UpnpArguments.TryBoolean(call.Get("NewEnabled"), out _)
             || !UpnpArguments.TryUInt32(call.Get("NewLeaseDuration"), out uint leaseDuration))
         {
-            return Fail(UpnpError.InvalidArgs);
+            return UpnpStep.Reply(Fail(UpnpError.InvalidArgs));
         }
 
         if (externalPort == 0 && !any)
         {
-            return Fail(UpnpErrorCode.WildCardNotPermittedInExtPort, "WildCardNotPermittedInExtPort");
+            return UpnpStep.Reply(Fail(UpnpErrorCode.WildCardNotPermittedInExtPort, "WildCardNotPermittedInExtPort"));
         }
 
         if (internalPort == 0)
         {
-            return version == 2 ? Fail(UpnpErrorCode.WildCardNotPermittedInIntPort, "WildCardNotPermittedInIntPort") : Fail(UpnpError.InvalidArgs);
+            return UpnpStep.Reply(version == 2 ? Fail(UpnpErrorCode.WildCardNotPermittedInIntPort, "WildCardNotPermittedInIntPort") : Fail(UpnpError.InvalidArgs));
         }
 
-        if (CheckInternalClient(call.Get("NewInternalClient"), caller, AddressFamily.InterNetwork, out IPAddress? client) is { } refused)
+        if (CheckInternalClient(call.Get("NewInternalClient"), caller, AddressFamily.InterNetwork, context, out IPAddress? client) is { } refused)
         {
-            return Fail(refused);
+            return UpnpStep.Reply(Fail(refused));
         }
 
         // IGD:1: 0 is a permanent lease. IGD:2: 0 and anything longer mean a week (WANIPConnection:2 §2.3.16).
         bool permanent = false;
         if (version == 1 && leaseDuration == 0)
         {
-            permanent = _engine.Options.Settings.UpnpAllowPermanent;
+            permanent = context.AllowPermanent;
             leaseDuration = Igd2DefaultLease;
         }
         else if (leaseDuration == 0 || leaseDuration > Igd2DefaultLease)
@@ -60,7 +58,7 @@ public sealed partial class UpnpControl
             MappingCommandKind.Map,
             protocol,
             MappingOrigin.Upnp,
-            caller.Address,
+            caller,
             client!,
             internalPort,
             externalPort,
@@ -69,8 +67,7 @@ public sealed partial class UpnpControl
             PreferFailure: !any,
             Filters: remoteHost is null ? [] : [new MappingFilter(new IPNetwork(remoteHost, 32), 0)],
             Permanent: permanent);
-        MappingOutcome outcome = await _engine.RunAsync(command, caller.Owner, cancellationToken).ConfigureAwait(false);
-        return outcome.Status switch
+        return UpnpStep.Execute(command, (outcome, _) => outcome.Status switch
         {
             MappingStatus.Granted when any => Ok(Out("NewReservedPort", outcome.ExternalPort.ToString(CultureInfo.InvariantCulture))),
             MappingStatus.Granted => Ok(),
@@ -79,80 +76,78 @@ public sealed partial class UpnpControl
             MappingStatus.CannotProvideExternal => Fail(UpnpErrorCode.ConflictInMappingEntry, "ConflictInMappingEntry"),
             MappingStatus.ConflictWithOtherMechanism => Fail(UpnpErrorCode.ConflictWithOtherMechanisms, "ConflictWithOtherMechanisms"),
             _ => Fail(UpnpError.ActionFailed),
-        };
+        });
     }
 
-    private async Task<SoapResult> DeletePortMappingAsync(SoapCall call, UpnpCaller caller, CancellationToken cancellationToken)
+    private static UpnpStep DeletePortMapping(SoapCall call, IPAddress caller, IUpnpContext context)
     {
         if (!TryKey(call, out IPAddress? remoteHost, out ushort externalPort, out MappingProtocol protocol))
         {
-            return Fail(UpnpError.InvalidArgs);
+            return UpnpStep.Reply(Fail(UpnpError.InvalidArgs));
         }
 
-        Lease? holder = _engine.FindByExternal(protocol, externalPort);
+        IMappingView? holder = context.FindByExternal(protocol, externalPort);
         if (holder is null || holder.IsPinhole || holder.RemotePeer is not null || !SameRemoteHost(holder, remoteHost))
         {
-            return Fail(UpnpErrorCode.NoSuchEntryInArray, "NoSuchEntryInArray");
+            return UpnpStep.Reply(Fail(UpnpErrorCode.NoSuchEntryInArray, "NoSuchEntryInArray"));
         }
 
-        if (SecureMode && !SameAddress(holder.Client, caller.Address))
+        if (context.SecureMode && !SameAddress(holder.Client, caller))
         {
-            return Fail(UpnpError.NotAuthorized);
+            return UpnpStep.Reply(Fail(UpnpError.NotAuthorized));
         }
 
-        await RunAsync(DeleteOf(holder), cancellationToken).ConfigureAwait(false);
-        return Ok();
+        return UpnpStep.Execute(DeleteOf(holder), (_, _) => Ok());
     }
 
     /// <summary>
     /// WANIPConnection:2 §2.5.17. Without NewManage only the caller's own mappings in the range go. With it, and
     /// another host's mapping in the range, secure mode refuses the whole request (606) and nothing is deleted.
     /// </summary>
-    private async Task<SoapResult> DeletePortMappingRangeAsync(SoapCall call, UpnpCaller caller, CancellationToken cancellationToken)
+    private static UpnpStep DeletePortMappingRange(SoapCall call, IPAddress caller, IUpnpContext context)
     {
         if (!TryRange(call, out ushort start, out ushort end, out MappingProtocol protocol, out bool manage))
         {
-            return Fail(UpnpError.InvalidArgs);
+            return UpnpStep.Reply(Fail(UpnpError.InvalidArgs));
         }
 
         if (start > end)
         {
-            return Fail(UpnpErrorCode.InconsistentParameters, "InconsistentParameters");
+            return UpnpStep.Reply(Fail(UpnpErrorCode.InconsistentParameters, "InconsistentParameters"));
         }
 
-        List<Lease> inRange = [.. _engine.PortMappings().Where(l => l.Protocol == protocol && l.ExternalPort >= start && l.ExternalPort <= end)];
-        List<Lease> own = [.. inRange.Where(l => SameAddress(l.Client, caller.Address))];
+        List<IMappingView> inRange = [.. context.PortMappings().Where(l => l.Protocol == protocol && l.ExternalPort >= start && l.ExternalPort <= end)];
+        List<IMappingView> own = [.. inRange.Where(l => SameAddress(l.Client, caller))];
         bool others = own.Count < inRange.Count;
-        if (manage && others && SecureMode)
+        if (manage && others && context.SecureMode)
         {
-            return Fail(UpnpError.NotAuthorized);
+            return UpnpStep.Reply(Fail(UpnpError.NotAuthorized));
         }
 
-        List<Lease> targets = manage ? inRange : own;
+        List<IMappingView> targets = manage ? inRange : own;
         if (targets.Count == 0)
         {
-            return others ? Fail(UpnpError.NotAuthorized) : Fail(UpnpErrorCode.PortMappingNotFound, "PortMappingNotFound");
+            return UpnpStep.Reply(others ? Fail(UpnpError.NotAuthorized) : Fail(UpnpErrorCode.PortMappingNotFound, "PortMappingNotFound"));
         }
 
-        await Task.WhenAll(targets.Select(l => RunAsync(DeleteOf(l), cancellationToken))).ConfigureAwait(false);
-        return Ok();
+        return UpnpStep.Execute([.. targets.Select(DeleteOf)], (_, _) => Ok());
     }
 
-    private SoapResult GetGenericPortMappingEntry(SoapCall call)
+    private static SoapResult GetGenericPortMappingEntry(SoapCall call, IUpnpContext context)
     {
         if (!UpnpArguments.TryPort(call.Get("NewPortMappingIndex"), out ushort index))
         {
             return Fail(UpnpError.InvalidArgs);
         }
 
-        IReadOnlyList<Lease> mappings = _engine.PortMappings();
+        IReadOnlyList<IMappingView> mappings = context.PortMappings();
         if (index >= mappings.Count)
         {
             return Fail(UpnpErrorCode.SpecifiedArrayIndexInvalid, "SpecifiedArrayIndexInvalid");
         }
 
-        Lease lease = mappings[index];
-        DateTimeOffset now = _time.GetUtcNow();
+        IMappingView lease = mappings[index];
+        DateTimeOffset now = context.Now;
         return Ok(
             Out("NewRemoteHost", RemoteHostOf(lease)),
             Out("NewExternalPort", lease.ExternalPort.ToString(CultureInfo.InvariantCulture)),
@@ -164,14 +159,14 @@ public sealed partial class UpnpControl
             Out("NewLeaseDuration", LeaseDurationOf(lease, now)));
     }
 
-    private SoapResult GetSpecificPortMappingEntry(SoapCall call)
+    private static SoapResult GetSpecificPortMappingEntry(SoapCall call, IUpnpContext context)
     {
         if (!TryKey(call, out IPAddress? remoteHost, out ushort externalPort, out MappingProtocol protocol))
         {
             return Fail(UpnpError.InvalidArgs);
         }
 
-        Lease? lease = _engine.FindByExternal(protocol, externalPort);
+        IMappingView? lease = context.FindByExternal(protocol, externalPort);
         if (lease is null || lease.IsPinhole || lease.RemotePeer is not null || !SameRemoteHost(lease, remoteHost))
         {
             return Fail(UpnpErrorCode.NoSuchEntryInArray, "NoSuchEntryInArray");
@@ -182,11 +177,11 @@ public sealed partial class UpnpControl
             Out("NewInternalClient", lease.InternalAddress.ToString()),
             Out("NewEnabled", "1"),
             Out("NewPortMappingDescription", lease.Description),
-            Out("NewLeaseDuration", LeaseDurationOf(lease, _time.GetUtcNow())));
+            Out("NewLeaseDuration", LeaseDurationOf(lease, context.Now)));
     }
 
     /// <summary>WANIPConnection:2 §2.5.18: the mappings in a port range as an XML document (escaped inside the response).</summary>
-    private SoapResult GetListOfPortMappings(SoapCall call, UpnpCaller caller)
+    private static SoapResult GetListOfPortMappings(SoapCall call, IPAddress caller, IUpnpContext context)
     {
         if (!TryRange(call, out ushort start, out ushort end, out MappingProtocol protocol, out bool manage)
             || !UpnpArguments.TryPort(call.Get("NewNumberOfPorts"), out ushort number))
@@ -199,19 +194,19 @@ public sealed partial class UpnpControl
             return Fail(UpnpErrorCode.InconsistentParameters, "InconsistentParameters");
         }
 
-        IEnumerable<Lease> selected = _engine.PortMappings()
-            .Where(l => l.Protocol == protocol && l.ExternalPort >= start && l.ExternalPort <= end && (manage || SameAddress(l.Client, caller.Address)));
-        List<Lease> list = [.. number == 0 ? selected : selected.Take(number)];
+        IEnumerable<IMappingView> selected = context.PortMappings()
+            .Where(l => l.Protocol == protocol && l.ExternalPort >= start && l.ExternalPort <= end && (manage || SameAddress(l.Client, caller)));
+        List<IMappingView> list = [.. number == 0 ? selected : selected.Take(number)];
         if (list.Count == 0)
         {
             return Fail(UpnpErrorCode.PortMappingNotFound, "PortMappingNotFound");
         }
 
-        DateTimeOffset now = _time.GetUtcNow();
+        DateTimeOffset now = context.Now;
         var xml = new StringBuilder(256 * list.Count);
         xml.Append("<?xml version=\"1.0\" encoding=\"UTF-8\"?><p:PortMappingList xmlns:p=\"urn:schemas-upnp-org:gw:WANIPConnection\" ")
             .Append("xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"urn:schemas-upnp-org:gw:WANIPConnection http://www.upnp.org/schemas/gw/WANIPConnection-v2.xsd\">");
-        foreach (Lease lease in list)
+        foreach (IMappingView lease in list)
         {
             xml.Append("<p:PortMappingEntry>");
             Element(xml, "NewRemoteHost", RemoteHostOf(lease));
@@ -258,7 +253,7 @@ public sealed partial class UpnpControl
     }
 
     /// <summary>A delete the lease table matches to exactly this lease, whoever asks on its owner's behalf.</summary>
-    private static MappingCommand DeleteOf(Lease lease) => new(
+    private static MappingCommand DeleteOf(IMappingView lease) => new(
         MappingCommandKind.Delete,
         lease.Protocol,
         lease.Origin,
@@ -272,12 +267,12 @@ public sealed partial class UpnpControl
         RemotePeer: lease.RemotePeer);
 
     /// <summary>The mapping's remote host as UPnP shows it: the one host it is limited to, or empty (any).</summary>
-    private static string RemoteHostOf(Lease lease) =>
+    private static string RemoteHostOf(IMappingView lease) =>
         lease.FilterList is [{ Port: 0 } only] && only.Network.PrefixLength == 32 ? only.Network.BaseAddress.ToString() : string.Empty;
 
-    private static bool SameRemoteHost(Lease lease, IPAddress? remoteHost) =>
+    private static bool SameRemoteHost(IMappingView lease, IPAddress? remoteHost) =>
         remoteHost is null || RemoteHostOf(lease) == remoteHost.ToString();
 
-    private static string LeaseDurationOf(Lease lease, DateTimeOffset now) =>
+    private static string LeaseDurationOf(IMappingView lease, DateTimeOffset now) =>
         lease.Expires is null ? "0" : lease.SecondsLeft(now).ToString(CultureInfo.InvariantCulture);
 }
