@@ -94,4 +94,24 @@ public class LeaseTablePcpTests
         Assert.Equal(MappingStatus.Deleted, table.Execute(peer with { RequestedLifetimeSeconds = 0 }, s_now, _changes).Status);
         Assert.Equal(LeaseChangeKind.Removed, Assert.Single(_changes).Kind);
     }
+
+    [Fact]
+    public void PinholeUniqueIds_NeverCollideWhileBothLive()
+    {
+        LeaseTable table = NewTable();
+        MappingCommand first = Pcp(s_a6, 7000) with { Protocol = MappingProtocol.Udp };
+        Assert.Equal(MappingStatus.Granted, table.Execute(first, s_now, _changes).Status);
+        long firstId = table.Leases.Single().Id;
+
+        // Ids run on until the next one's low 16 bits (the UPnP UniqueID) are the live pinhole's again.
+        var ipv4 = new Lease(firstId + 65535, MappingProtocol.Tcp, 9000, s_a, 9000, s_a, null, MappingOrigin.NatPmp, "", null, s_now, s_now.AddHours(1));
+        Assert.Null(table.Restore(ipv4, s_now));
+        Assert.Equal((ushort)firstId, (ushort)table.NextId);
+
+        Assert.Equal(MappingStatus.Granted, table.Execute(first with { InternalPort = 7001, SuggestedExternalPort = 7001 }, s_now, _changes).Status);
+        Lease second = table.Leases.Single(l => l.IsPinhole && l.InternalPort == 7001);
+        Assert.NotEqual((ushort)firstId, (ushort)second.Id);
+        Assert.Equal(7000, table.FindPinhole((ushort)firstId, s_now)!.InternalPort);
+        Assert.Equal(7001, table.FindPinhole((ushort)second.Id, s_now)!.InternalPort);
+    }
 }
