@@ -28,8 +28,15 @@ cleanup() {
 trap cleanup EXIT
 bash conformance/lab/lab.sh up $p
 
-# 150 LAN clients (the default quota is 128 leases each, so up to 19,200 leases): 192.168.77.100-249 on the first LAN host.
-for i in $(seq 100 249); do ip netns exec ${p}lan1 ip addr add 192.168.77.$i/24 dev eth0; done
+# 150 LAN clients, each a device of its own as quotas count (the default quota is 128 leases per device, so up to
+# 19,200 leases): 192.168.77.100-249, each on a macvlan interface of the first LAN host with its own MAC address.
+# Only the interface that holds an address answers ARP for it, so the gateway's neighbour table has one MAC each.
+ip netns exec ${p}lan1 sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+for i in $(seq 100 249); do
+  ip -n ${p}lan1 link add c$i link eth0 type macvlan mode bridge
+  ip -n ${p}lan1 addr add 192.168.77.$i/32 dev c$i
+  ip -n ${p}lan1 link set c$i up
+done
 cat >"$config" <<JSON
 { "rateLimit": { "perSecond": 1000000, "burst": 1000000 } }
 JSON

@@ -77,6 +77,45 @@ public sealed class HostFactsTests : IDisposable
         Assert.True(new ProcNetPorts().Read(null).Contains(TransportProtocol.Tcp, port));
     }
 
+    [Fact]
+    public void SocketDiag_OfThisMachine_FindsATcpListenerAndABoundUdpSocket_NotAConnectedTcpClient()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Any, 0);
+        listener.Start();
+        ushort tcpPort = (ushort)((IPEndPoint)listener.LocalEndpoint).Port;
+        using var udp = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.IPv6Any, 0));
+        ushort udpPort = (ushort)((IPEndPoint)udp.Client.LocalEndPoint!).Port;
+        using var client = new System.Net.Sockets.TcpClient();
+        client.Connect(IPAddress.Loopback, tcpPort);
+        ushort clientPort = (ushort)((IPEndPoint)client.Client.LocalEndPoint!).Port;
+
+        using var diag = new SocketDiag(new ThrowingFallback());
+        HostPortSet ports = diag.Read(null);
+        Assert.True(ports.Contains(TransportProtocol.Tcp, tcpPort));
+        Assert.True(ports.Contains(TransportProtocol.Udp, udpPort));
+        Assert.False(ports.Contains(TransportProtocol.Tcp, clientPort)); // bound to 127.0.0.1, and not a listener
+    }
+
+    [Fact]
+    public void SocketDiag_Message_GivesTheLocalEndpoint()
+    {
+        byte[] message = new byte[72];
+        message[0] = 2;
+        message[1] = 10;
+        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(4), 2222);
+        s_wan.GetAddressBytes().CopyTo(message, 8);
+        Assert.True(SocketDiag.TryParse(message, out IPAddress local, out ushort port));
+        Assert.Equal((s_wan, (ushort)2222), (local, port));
+        Assert.False(SocketDiag.TryParse(message.AsSpan(0, 71), out _, out _));
+        message[0] = 7;
+        Assert.False(SocketDiag.TryParse(message, out _, out _));
+    }
+
+    private sealed class ThrowingFallback : IHostPorts
+    {
+        public HostPortSet Read(IPAddress? externalAddress) => throw new InvalidOperationException("sock_diag should have answered");
+    }
+
     /// <summary>An RTM_NEWNEIGH answer: nlmsghdr, ndmsg, then attributes.</summary>
     private static byte[] NeighbourAnswer(ushort type, ushort state, params (ushort Type, byte[] Value)[] attributes)
     {

@@ -40,13 +40,13 @@ public static class GatewayHost
         services.AddSingleton(new RateLimiter(settings.RateLimitPerSecond, settings.RateLimitBurst));
 
         // A client is a device: its MAC from the kernel's neighbour table. Admission also needs the ports the
-        // gateway's own sockets hold on the WAN address, read from /proc/net.
+        // gateway's own sockets hold on the WAN address, from the kernel's socket diagnostics.
         services.AddSingleton<KernelBackend.INeighbourTable>(_ => new KernelBackend.Netlink.NeighbourTable());
         services.AddSingleton(sp => new Devices.DeviceResolver(sp.GetRequiredService<KernelBackend.INeighbourTable>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new Admission(
             options.LeaseTable,
             options.Policy,
-            new KernelBackend.Host.ProcNetPorts(),
+            new KernelBackend.Netlink.SocketDiag(),
             () => sp.GetRequiredService<GatewayState>().Current.ExternalAddress,
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new NftablesBackend(options.Firewall, sp.GetRequiredService<TimeProvider>()));

@@ -6,7 +6,8 @@ namespace PortMapper.KernelBackend.Host;
 
 /// <summary>
 /// Reads the gateway's own sockets from <c>/proc/net/{tcp,tcp6,udp,udp6}</c> of the network namespace the daemon
-/// runs in. Kernel sockets (WireGuard's UDP port, say) are listed there too, without an owning process.
+/// runs in. Kernel sockets (WireGuard's UDP port, say) are listed there too, without an owning process. The
+/// fallback of <see cref="Netlink.SocketDiag"/>: reading these files walks the whole TCP hash table.
 /// </summary>
 public sealed class ProcNetPorts : IHostPorts
 {
@@ -45,7 +46,7 @@ public sealed class ProcNetPorts : IHostPorts
             {
                 if (TryParseLine(line, out IPAddress? local, out ushort port, out string state)
                     && (!listenOnly || state == TcpListen)
-                    && (IsWildcard(local) || (externalAddress is not null && SameAddress(local, externalAddress))))
+                    && IsWildcardOrExternal(local, externalAddress))
                 {
                     ports.Add(port);
                 }
@@ -102,6 +103,10 @@ public sealed class ProcNetPorts : IHostPorts
         state = fields[3];
         return true;
     }
+
+    /// <summary>Whether a socket bound to <paramref name="local"/> takes the port from a mapping of the external address.</summary>
+    internal static bool IsWildcardOrExternal(IPAddress local, IPAddress? externalAddress) =>
+        IsWildcard(local) || (externalAddress is not null && SameAddress(local, externalAddress));
 
     private static bool IsWildcard(IPAddress address) => address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any);
 
