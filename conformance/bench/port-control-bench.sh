@@ -38,7 +38,7 @@ for i in $(seq 100 249); do
   ip -n ${p}lan1 link set c$i up
 done
 cat >"$config" <<JSON
-{ "rateLimit": { "perSecond": 1000000, "burst": 1000000 } }
+{ "rateLimit": { "perSecond": 1000000, "burst": 1000000 }, "maxLeases": 20000 }
 JSON
 
 start_daemon() {

@@ -35,7 +35,7 @@ public sealed class KernelSync
     public bool IsIntact() => _kernel.IsIntact();
 
     /// <summary>Applies one batch's changes; falls back to <see cref="Rebuild"/> of the live leases when refused.</summary>
-    public KernelSyncResult Apply(IReadOnlyList<LeaseChange> changes, IReadOnlyCollection<Lease> live, IPAddress? external, DateTimeOffset now)
+    public KernelSyncResult Apply(IReadOnlyList<LeaseChange> changes, Func<IReadOnlyCollection<Lease>> live, IPAddress? external, DateTimeOffset now)
     {
         _pending.Clear();
         foreach (LeaseChange change in changes)
@@ -68,7 +68,7 @@ public sealed class KernelSync
         catch (FirewallException e)
         {
             Log.ApplyFailed(_logger, e.Message);
-            return Rebuild(live, external, now);
+            return Rebuild(live(), external, now);
         }
         finally
         {

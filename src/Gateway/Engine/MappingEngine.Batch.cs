@@ -77,13 +77,7 @@ public sealed partial class MappingEngine
         }
         else
         {
-            List<Lease> live;
-            lock (_tableLock)
-            {
-                live = _changes.Count == 0 ? [] : [.. _table.Leases];
-            }
-
-            Settle(_kernel.Apply(_changes, live, _state.Current.ExternalAddress, now), now, rebuilt: false);
+            Settle(_kernel.Apply(_changes, LiveLeases, _state.Current.ExternalAddress, now), now, rebuilt: false);
         }
 
         if (_changes.Count > requested)
@@ -147,15 +141,15 @@ public sealed partial class MappingEngine
     }
 
     /// <summary>Makes the kernel hold exactly the live leases, in one transaction; leases it refuses are removed.</summary>
-    private void Rebuild(DateTimeOffset now)
+    private void Rebuild(DateTimeOffset now) => Settle(_kernel.Rebuild(LiveLeases(), _state.Current.ExternalAddress, now), now, rebuilt: true);
+
+    /// <summary>A copy of the table's leases, taken only when the kernel needs them all (a rebuild).</summary>
+    private List<Lease> LiveLeases()
     {
-        List<Lease> leases;
         lock (_tableLock)
         {
-            leases = [.. _table.Leases];
+            return [.. _table.Leases];
         }
-
-        Settle(_kernel.Rebuild(leases, _state.Current.ExternalAddress, now), now, rebuilt: true);
     }
 
     /// <summary>Removes from the table the leases the kernel would not hold (their removals join this batch's changes).</summary>
