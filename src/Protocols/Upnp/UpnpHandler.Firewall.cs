@@ -98,7 +98,7 @@ public static partial class UpnpHandler
                 : Fail(UpnpErrorCode.ProtocolNotSupported, "ProtocolNotSupported"));
         }
 
-        if (CheckInternalClient(call.Get("InternalClient"), caller, AddressFamily.InterNetworkV6, context, out IPAddress? client) is { } refused)
+        if (CheckInternalClient(call.Get("InternalClient"), AddressFamily.InterNetworkV6, context, out IPAddress? client) is { } refused)
         {
             return UpnpStep.Reply(Fail(refused));
         }
@@ -139,9 +139,16 @@ public static partial class UpnpHandler
         }
 
         if (call.Get("InternalClient") is { Length: > 0 } internalClient && internalClient != "*"
-            && CheckInternalClient(internalClient, caller, AddressFamily.InterNetworkV6, context, out _) is { } refused)
+            && CheckInternalClient(internalClient, AddressFamily.InterNetworkV6, context, out _) is { } refused)
         {
             return Fail(refused);
+        }
+
+        // A read, so no admission: in secure mode a host asks only about its own flows.
+        if (context.SecureMode && call.Get("InternalClient") is { Length: > 0 } named && named != "*"
+            && IPAddress.TryParse(named, out IPAddress? other) && !SameAddress(other, caller))
+        {
+            return Fail(UpnpError.NotAuthorized);
         }
 
         uint? timeout = protocolNumber switch

@@ -34,7 +34,7 @@ public static partial class UpnpHandler
             return UpnpStep.Reply(version == 2 ? Fail(UpnpErrorCode.WildCardNotPermittedInIntPort, "WildCardNotPermittedInIntPort") : Fail(UpnpError.InvalidArgs));
         }
 
-        if (CheckInternalClient(call.Get("NewInternalClient"), caller, AddressFamily.InterNetwork, context, out IPAddress? client) is { } refused)
+        if (CheckInternalClient(call.Get("NewInternalClient"), AddressFamily.InterNetwork, context, out IPAddress? client) is { } refused)
         {
             return UpnpStep.Reply(Fail(refused));
         }

@@ -112,9 +112,10 @@ public static partial class UpnpHandler
     /// <summary>
     /// An internal client a mapping may point to: an IPv4 literal of a host on one of the LANs, not the gateway
     /// itself and not a subnet's network or broadcast address; for a pinhole, a global IPv6 address (a
-    /// link-local one cannot be reached from the WAN). In secure mode only the caller itself.
+    /// link-local one cannot be reached from the WAN). Whether the caller may map to it (secure mode) is the
+    /// admission stage's to decide, like everything else a grant depends on.
     /// </summary>
-    private static UpnpError? CheckInternalClient(string? text, IPAddress caller, AddressFamily family, IUpnpContext context, out IPAddress? client)
+    private static UpnpError? CheckInternalClient(string? text, AddressFamily family, IUpnpContext context, out IPAddress? client)
     {
         if (!UpnpArguments.TryAddress(text, family, out client) || client is null
             || IPAddress.IsLoopback(client) || client.Equals(IPAddress.Any) || client.Equals(IPAddress.Broadcast)
@@ -123,7 +124,7 @@ public static partial class UpnpHandler
             return UpnpError.InvalidArgs;
         }
 
-        if (!context.IsLanClient(client) || (context.SecureMode && !SameAddress(client, caller)))
+        if (!context.IsLanClient(client))
         {
             return UpnpError.NotAuthorized;
         }

@@ -119,15 +119,19 @@ public class UpnpHandlerTests
     }
 
     [Fact]
-    public void BadArguments_AnotherHostInSecureMode_AreAnsweredWithoutACommand()
+    public void BadArguments_AreAnsweredWithoutACommand_AnotherHostGoesToAdmission()
     {
         var gateway = new Gateway();
         Assert.Equal(402, (int?)UpnpHandler.Handle(ServiceDefinition.WanIPConnection1, Add(external: "x"), s_caller, gateway).Answer?.Error?.Code);
-        Assert.Equal(606, (int?)UpnpHandler.Handle(ServiceDefinition.WanIPConnection1, Add(client: "192.168.77.11"), s_caller, gateway).Answer?.Error?.Code);
         Assert.Equal(606, (int?)UpnpHandler.Handle(ServiceDefinition.WanIPConnection1, Add(client: "10.1.1.1"), s_caller, gateway).Answer?.Error?.Code);
+        Assert.Equal(402, (int?)UpnpHandler.Handle(ServiceDefinition.WanIPConnection1, Add(client: "224.0.0.1"), s_caller, gateway).Answer?.Error?.Code);
         Assert.Equal(716, (int?)UpnpHandler.Handle(ServiceDefinition.WanIPConnection1, Add(external: "0"), s_caller, gateway).Answer?.Error?.Code);
-        gateway.SecureMode = false;
-        Assert.Null(UpnpHandler.Handle(ServiceDefinition.WanIPConnection1, Add(client: "192.168.77.11"), s_caller, gateway).Answer);
+
+        // Another LAN host as the internal client is the admission stage's to judge (secure mode): a command, whose
+        // refusal is answered 606.
+        UpnpStep forOther = UpnpHandler.Handle(ServiceDefinition.WanIPConnection1, Add(client: "192.168.77.11"), s_caller, gateway);
+        Assert.Equal((s_caller, s_other), (forOther.Commands[0].Client, forOther.Commands[0].InternalAddress));
+        Assert.Equal(606, (int?)forOther.Complete([MappingOutcome.Denied(MappingStatus.NotAuthorized)], gateway).Error?.Code);
     }
 
     [Fact]
