@@ -199,4 +199,7 @@ internal static partial class Log
 
     [LoggerMessage(6011, LogLevel.Debug, "RTSP: {Client} to {Server}: ignored a segment: {Reason}")]
     public static partial void RtspSegmentIgnored(ILogger logger, IPAddress client, IPAddress server, string reason);
+
+    [LoggerMessage(2020, LogLevel.Debug, "Port control: answer to {Destination} dropped ({Error}): the send buffer is full of answers to hosts that do not resolve")]
+    public static partial void PortControlReplyDropped(ILogger logger, IPEndPoint destination, System.Net.Sockets.SocketError error);
 }

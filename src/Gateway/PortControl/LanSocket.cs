@@ -32,6 +32,9 @@ public sealed class LanSocket : IDisposable
 
             // Announcements: out of this interface only, never routed beyond the link.
             Socket.SetMulticastScope(lan, address, hops: 1);
+
+            // Sends never wait (a full send buffer drops the datagram); receives are asynchronous anyway.
+            Socket.Blocking = false;
         }
         catch
         {

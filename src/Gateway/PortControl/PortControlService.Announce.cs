@@ -97,15 +97,5 @@ public sealed partial class PortControlService
         }
     }
 
-    private void Multicast(LanSocket socket, byte[] packet, IPEndPoint group)
-    {
-        try
-        {
-            socket.Socket.SendTo(packet, SocketFlags.None, group);
-        }
-        catch (SocketException e)
-        {
-            Log.PortControlSocketError(_logger, e, socket.Lan.Name);
-        }
-    }
+    private void Multicast(LanSocket socket, byte[] packet, IPEndPoint group) => Send(socket, packet, group);
 }

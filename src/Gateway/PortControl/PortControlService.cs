@@ -218,7 +218,7 @@ public sealed partial class PortControlService : BackgroundService
                 break;
             case NatPmpAction.Reply:
                 CountNatPmp(reply);
-                lan.Socket.SendTo(reply[..step.ReplyLength], SocketFlags.None, source);
+                Send(lan, reply[..step.ReplyLength], source);
                 break;
             case NatPmpAction.Execute:
                 NatPmpRequest request = step.Request;
@@ -250,7 +250,7 @@ public sealed partial class PortControlService : BackgroundService
                 }
 
                 CountPcp(reply);
-                lan.Socket.SendTo(reply[..step.ReplyLength], SocketFlags.None, source);
+                Send(lan, reply[..step.ReplyLength], source);
                 break;
             case PcpAction.Execute:
                 PcpRequest request = step.Request!;
@@ -287,11 +287,21 @@ public sealed partial class PortControlService : BackgroundService
     /// <summary>PCP result code: octet 3 of every response (RFC 6887 §7.2).</summary>
     private void CountPcp(ReadOnlySpan<byte> reply) => _metrics.Request("pcp", ((PcpResultCode)reply[3]).ToString());
 
+    /// <summary>
+    /// Sends an answer without ever waiting: the sockets are non-blocking. Answers to sources that never resolve
+    /// (spoofed addresses) wait in the kernel's neighbour queues and use up the socket's send buffer; a blocking
+    /// send would then stall the engine's loop, which sends the answers. Such an answer is dropped instead.
+    /// </summary>
     private void Send(LanSocket lan, ReadOnlySpan<byte> datagram, IPEndPoint destination)
     {
         try
         {
             lan.Socket.SendTo(datagram, SocketFlags.None, destination);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.NoBufferSpaceAvailable)
+        {
+            Log.PortControlReplyDropped(_logger, destination, e.SocketErrorCode);
+            _metrics.Drop("port_control_send_buffer_full");
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
