@@ -94,6 +94,44 @@ public class AdmissionLabTests : IClassFixture<GatewayLab>
     }
 
     [Fact]
+    public async Task FloodFromSpoofedIPv6Sources_TheGatewayKeepsAnswering()
+    {
+        // 3,000 PCP MAP requests, each from another address of the LAN's prefix that no host answers for: their
+        // answers wait in the kernel's neighbour queues and fill the socket's send buffer.
+        await Shell.CheckedAsync(_lab.Lan1, "sysctl", "-qw", "net.ipv6.ip_nonlocal_bind=1");
+        NetNs.Run(_lab.Lan1, () =>
+        {
+            for (int i = 0; i < 3000; i++)
+            {
+                var spoofed = new IPAddress([0x20, 0x01, 0x0d, 0xb8, 0, 0x77, 0, 0, 0, 0, 0, 0, 0x5b, (byte)(i >> 8), (byte)i, 1]);
+                using var socket = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp);
+                socket.Bind(new IPEndPoint(spoofed, 0));
+                socket.SendTo(PcpMessage.Map(spoofed, PcpMessage.Udp, 7000, 7000, 600, PcpMessage.NewNonce()), new IPEndPoint(GatewayLab.GatewayLan6, 5351));
+                if (i % 10 == 9)
+                {
+                    Thread.Sleep(10); // paced as a script would send them, so the daemon reads them all
+                }
+            }
+
+            return 0;
+        });
+
+        // Well past the ~256 unresolvable answers a socket's send buffer holds, where a blocking send stalled the engine.
+        var clock = Stopwatch.StartNew();
+        while (System.Text.RegularExpressions.Regex.Count(_lab.Daemon!.Log, "Pcp Udp 7000 -> 2001:db8:77::5b") < 1000)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the daemon took {System.Text.RegularExpressions.Regex.Count(_lab.Daemon.Log, "Pcp Udp 7000 -> 2001:db8:77::5b")} of the flood's requests");
+            await Task.Delay(50);
+        }
+
+        // A real host is still answered, and its mapping forwards.
+        using TcpListener service = GatewayLab.ServeTcp(_lab.Lan2, 8730, "still-here");
+        Assert.Equal(8730, (await _lab.NatPmpcAsync(_lab.Lan2, 8730, 8730, "tcp", 600)).PublicPort);
+        Assert.Equal("still-here", await GatewayLab.TryTcpAsync(_lab.Wan, GatewayLab.External, 8730));
+        Assert.True(_lab.Daemon!.IsRunning);
+    }
+
+    [Fact]
     public async Task StateWithAnUnreadableRecord_StillStarts_AndRestoresTheRest()
     {
         using TcpListener service = GatewayLab.ServeTcp(_lab.Lan1, 8720, "kept");
