@@ -42,16 +42,20 @@ public sealed partial class LeaseTable
         for (int i = 0; i < ushort.MaxValue; i++)
         {
             ushort candidate = (ushort)(((first - 1 + i) % ushort.MaxValue) + 1);
+
+            // A live lease's port is passed over first (a dictionary lookup), before admission's dearer checks.
+            if (_byExternal.TryGetValue((command.Protocol, candidate), out Lease? holder) && holder.IsLive(now))
+            {
+                sawPermitted = true;
+                continue;
+            }
+
             if (_admission.CheckExternalPort(command.Protocol, candidate, command.InternalAddress, command.InternalPort) != MappingStatus.Granted)
             {
                 continue;
             }
 
             sawPermitted = true;
-            if (_byExternal.TryGetValue((command.Protocol, candidate), out Lease? holder) && holder.IsLive(now))
-            {
-                continue;
-            }
 
             TakeOverExpired(command.Protocol, candidate, changes);
             externalPort = candidate;
