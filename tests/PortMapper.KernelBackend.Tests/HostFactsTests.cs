@@ -111,6 +111,33 @@ public sealed class HostFactsTests : IDisposable
         Assert.False(SocketDiag.TryParse(message, out _, out _));
     }
 
+    [Fact]
+    public void NetlinkMessages_WalkWholeMessages_AndSayWhenOneIsCutShort()
+    {
+        byte[] two = [.. NeighbourAnswer(28, 0x02, (2, s_mac)), .. NeighbourAnswer(3, 0)];
+        var messages = new NetlinkMessages(two);
+        var types = new List<ushort>();
+        while (messages.MoveNext())
+        {
+            types.Add(messages.Type);
+        }
+
+        Assert.Equal([(ushort)28, (ushort)3], types);
+        Assert.False(messages.Truncated);
+        for (int cut = 17; cut < two.Length; cut++)
+        {
+            var prefix = new NetlinkMessages(two.AsSpan(0, cut));
+            int whole = 0;
+            while (prefix.MoveNext())
+            {
+                whole++;
+            }
+
+            Assert.True(prefix.Truncated || cut == 40, $"cut at {cut}");
+            Assert.Equal(cut >= 40 ? 1 : 0, whole);
+        }
+    }
+
     private sealed class ThrowingFallback : IHostPorts
     {
         public HostPortSet Read(IPAddress? externalAddress) => throw new InvalidOperationException("sock_diag should have answered");

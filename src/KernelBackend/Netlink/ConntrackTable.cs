@@ -54,25 +54,22 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
         Send(MsgGet, NfnetlinkMessage.FlagRequest | FlagDump, family, []);
         while (true)
         {
-            int received = _socket.Receive(_buffer);
-            for (int at = 0; at + NfnetlinkMessage.HeaderLength <= received;)
+            var messages = new NetlinkMessages(_buffer.AsSpan(0, _socket.Receive(_buffer)));
+            while (messages.MoveNext())
             {
-                int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(at));
-                ushort type = BinaryPrimitives.ReadUInt16LittleEndian(_buffer.AsSpan(at + 4));
-                if (length < NfnetlinkMessage.HeaderLength || at + length > received)
+                if (messages.Type is NlmsgDone or NfnetlinkMessage.NlmsgError)
                 {
                     return found;
                 }
 
-                if (type is NlmsgDone or NfnetlinkMessage.NlmsgError)
+                if (messages.Payload.Length < 4)
                 {
-                    return found;
+                    continue; // no nfgenmsg: nothing to read
                 }
 
-                ReadOnlySpan<byte> attributes = _buffer.AsSpan(at + NfnetlinkMessage.HeaderLength + 4, length - NfnetlinkMessage.HeaderLength - 4);
                 ReadOnlySpan<byte> orig = default;
                 FlowTuple? original = null, reply = null;
-                foreach (NetlinkAttributes attribute in new NetlinkAttributes(attributes))
+                foreach (NetlinkAttributes attribute in new NetlinkAttributes(messages.Payload[4..]))
                 {
                     if (attribute.Type == CtaTupleOrig)
                     {
@@ -89,8 +86,11 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
                 {
                     found.Add(orig.ToArray());
                 }
+            }
 
-                at += Align(length);
+            if (messages.Truncated)
+            {
+                return found;
             }
         }
     }
@@ -129,6 +129,4 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
 
     private void Send(ushort type, ushort flags, byte family, byte[] attributes) =>
         _socket.Send(NfnetlinkMessage.Build(type, flags, ++_sequence, family, 0, attributes));
-
-    private static int Align(int length) => NfnetlinkMessage.Align(length);
 }

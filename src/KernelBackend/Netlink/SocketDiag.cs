@@ -109,37 +109,30 @@ public sealed class SocketDiag : IHostPorts, IDisposable
         _socket!.Send(Request(family, protocol, states, sequence));
         while (true)
         {
-            int received = _socket.Receive(_buffer);
-            for (int at = 0; at + NfnetlinkMessage.HeaderLength <= received;)
+            var messages = new NetlinkMessages(_buffer.AsSpan(0, _socket.Receive(_buffer)));
+            while (messages.MoveNext())
             {
-                int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(at));
-                ushort type = BinaryPrimitives.ReadUInt16LittleEndian(_buffer.AsSpan(at + 4));
-                if (length < NfnetlinkMessage.HeaderLength || at + length > received)
+                if (messages.Sequence != sequence)
                 {
-                    throw new InvalidDataException("sock_diag: a message runs past the datagram");
+                    continue; // the late answer of an earlier, timed-out dump
                 }
 
-                if (BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(at + 8)) == sequence)
+                switch (messages.Type)
                 {
-                    if (type == NlmsgDone)
-                    {
+                    case NlmsgDone:
                         return;
-                    }
-
-                    if (type == NfnetlinkMessage.NlmsgError)
-                    {
+                    case NfnetlinkMessage.NlmsgError:
                         throw new InvalidDataException("sock_diag: the kernel refused the dump");
-                    }
-
-                    if (type == SockDiagByFamily
-                        && TryParse(_buffer.AsSpan(at + NfnetlinkMessage.HeaderLength, length - NfnetlinkMessage.HeaderLength), out IPAddress local, out ushort port)
-                        && ProcNetPorts.IsWildcardOrExternal(local, externalAddress))
-                    {
+                    case SockDiagByFamily when TryParse(messages.Payload, out IPAddress local, out ushort port)
+                        && ProcNetPorts.IsWildcardOrExternal(local, externalAddress):
                         ports.Add(port);
-                    }
+                        break;
                 }
+            }
 
-                at += NfnetlinkMessage.Align(length);
+            if (messages.Truncated)
+            {
+                throw new InvalidDataException("sock_diag: a message runs past the datagram");
             }
         }
     }
