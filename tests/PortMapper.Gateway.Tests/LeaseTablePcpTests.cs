@@ -114,4 +114,14 @@ public class LeaseTablePcpTests
         Assert.Equal(7000, table.FindPinhole((ushort)firstId, s_now)!.InternalPort);
         Assert.Equal(7001, table.FindPinhole((ushort)second.Id, s_now)!.InternalPort);
     }
+
+    [Fact]
+    public void Restore_TwoPinholesWithOneUniqueId_KeepsTheFirst()
+    {
+        LeaseTable table = NewTable();
+        Lease Pinhole(long id, ushort port) => new(id, MappingProtocol.Udp, port, s_a6, port, s_a6, null, MappingOrigin.Upnp, "", null, s_now, s_now.AddHours(1));
+        Assert.Null(table.Restore(Pinhole(5, 7000), s_now));
+        Assert.NotNull(table.Restore(Pinhole(65541, 7001), s_now)); // written by a version that let UniqueIDs collide
+        Assert.Equal(7000, table.FindPinhole(5, s_now)!.InternalPort);
+    }
 }

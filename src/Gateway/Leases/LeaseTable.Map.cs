@@ -219,7 +219,7 @@ public sealed partial class LeaseTable
     /// </summary>
     private long TakeId(bool pinhole)
     {
-        while (pinhole && _pinholeIds.Count < ushort.MaxValue && _pinholeIds.Contains((ushort)NextId))
+        while (pinhole && _pinholeIds.Count < ushort.MaxValue && _pinholeIds.ContainsKey((ushort)NextId))
         {
             NextId++;
         }

@@ -18,7 +18,7 @@ public sealed partial class LeaseTable
     private readonly Dictionary<(MappingProtocol, IPAddress, ushort, IPEndPoint), Lease> _peers = [];
     private readonly Dictionary<IPAddress, List<Lease>> _byClient = [];
     private readonly Dictionary<DeviceId, List<Lease>> _byDevice = [];
-    private readonly HashSet<ushort> _pinholeIds = [];
+    private readonly Dictionary<ushort, long> _pinholeIds = [];
     private readonly PriorityQueue<long, DateTimeOffset> _expiry = new();
 
     /// <summary>What <see cref="Restore"/> says of a lease whose time ran out while the daemon was stopped.</summary>
@@ -51,9 +51,8 @@ public sealed partial class LeaseTable
         _pinholes.GetValueOrDefault((protocol, internalAddress, internalPort));
 
     /// <summary>The live pinhole with this UPnP UniqueID (the low 16 bits of its id): at most one lives at a time.</summary>
-    public Lease? FindPinhole(ushort uniqueId, DateTimeOffset now) => _pinholeIds.Contains(uniqueId)
-        ? _pinholes.Values.FirstOrDefault(l => (ushort)l.Id == uniqueId && l.IsLive(now))
-        : null;
+    public Lease? FindPinhole(ushort uniqueId, DateTimeOffset now) =>
+        _pinholeIds.TryGetValue(uniqueId, out long id) && _byId.TryGetValue(id, out Lease? lease) && lease.IsLive(now) ? lease : null;
 
     /// <summary>Live leases of a device, over all its addresses.</summary>
     public int DeviceLeaseCount(DeviceId device, DateTimeOffset now) =>
@@ -68,7 +67,9 @@ public sealed partial class LeaseTable
     {
         NextId = Math.Max(NextId, lease.Id + 1);
         string? refused = !lease.IsLive(now) ? ExpiredReason
-            : lease.IsPinhole ? (_pinholes.ContainsKey(PinholeKey(lease)) ? "pinhole taken" : !_admission.MayOpenPinhole(lease.InternalAddress, lease.InternalPort) ? "policy" : null)
+            : lease.IsPinhole ? (_pinholes.ContainsKey(PinholeKey(lease)) ? "pinhole taken"
+                : _pinholeIds.ContainsKey((ushort)lease.Id) ? "its UPnP UniqueID is another live pinhole's"
+                : !_admission.MayOpenPinhole(lease.InternalAddress, lease.InternalPort) ? "policy" : null)
             : _byExternal.ContainsKey((lease.Protocol, lease.ExternalPort)) ? "the port is already held"
             : _admission.CheckExternalPort(lease.Protocol, lease.ExternalPort, lease.InternalAddress, lease.InternalPort) switch
             {
@@ -148,7 +149,7 @@ public sealed partial class LeaseTable
         if (lease.IsPinhole)
         {
             _pinholes.Add(PinholeKey(lease), lease);
-            _pinholeIds.Add((ushort)lease.Id);
+            _pinholeIds.Add((ushort)lease.Id, lease.Id);
         }
         else
         {
