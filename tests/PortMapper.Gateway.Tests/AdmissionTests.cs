@@ -22,7 +22,8 @@ public class AdmissionTests
 
     private sealed class GatewayPorts : IHostPorts
     {
-        public HostPortSet Read(IPAddress? externalAddress) => new([SshPort], [WireGuardPort]);
+        public HostPortSet Read(IPAddress? externalAddress, TransportProtocol? only = null) =>
+            new(only == TransportProtocol.Udp ? [] : [SshPort], only == TransportProtocol.Tcp ? [] : [WireGuardPort]);
     }
 
     public enum Rule

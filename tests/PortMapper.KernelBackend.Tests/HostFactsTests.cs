@@ -66,6 +66,7 @@ public sealed class HostFactsTests : IDisposable
         Assert.False(ports.Contains(TransportProtocol.Udp, 53));
         Assert.False(ports.Contains(TransportProtocol.Udp, 2222));
         Assert.Equal(4, ports.Count);
+        Assert.Equal(2, new ProcNetPorts(_root).Read(s_wan, TransportProtocol.Udp).Count);
     }
 
     [Fact]
@@ -94,6 +95,11 @@ public sealed class HostFactsTests : IDisposable
         Assert.True(ports.Contains(TransportProtocol.Tcp, tcpPort));
         Assert.True(ports.Contains(TransportProtocol.Udp, udpPort));
         Assert.False(ports.Contains(TransportProtocol.Tcp, clientPort)); // bound to 127.0.0.1, and not a listener
+
+        // One protocol at a time, for a request of that protocol.
+        HostPortSet tcpOnly = diag.Read(null, TransportProtocol.Tcp);
+        Assert.True(tcpOnly.Contains(TransportProtocol.Tcp, tcpPort));
+        Assert.False(tcpOnly.Contains(TransportProtocol.Udp, udpPort));
     }
 
     [Fact]
@@ -140,7 +146,7 @@ public sealed class HostFactsTests : IDisposable
 
     private sealed class ThrowingFallback : IHostPorts
     {
-        public HostPortSet Read(IPAddress? externalAddress) => throw new InvalidOperationException("sock_diag should have answered");
+        public HostPortSet Read(IPAddress? externalAddress, TransportProtocol? only = null) => throw new InvalidOperationException("sock_diag should have answered");
     }
 
     /// <summary>An RTM_NEWNEIGH answer: nlmsghdr, ndmsg, then attributes.</summary>

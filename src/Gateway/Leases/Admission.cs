@@ -25,9 +25,7 @@ public sealed class Admission
     private readonly Lock _ownPortsLock = new();
     private volatile LeaseTableOptions _options;
     private volatile Policy _policy;
-    private HostPortSet? _ownPorts;
-    private DateTimeOffset _ownPortsRead;
-    private bool _ownPortsStale;
+    private readonly OwnPortsSnapshot[] _ownPorts = [new(), new()]; // TCP, UDP: a TCP request reads TCP sockets only
 
     public Admission(LeaseTableOptions options, Policy policy, IHostPorts? hostPorts = null, Func<IPAddress?>? externalAddress = null, TimeProvider? time = null)
     {
@@ -58,7 +56,10 @@ public sealed class Admission
     {
         lock (_ownPortsLock)
         {
-            _ownPortsStale = true;
+            foreach (OwnPortsSnapshot snapshot in _ownPorts)
+            {
+                snapshot.Stale = true;
+            }
         }
     }
 
@@ -124,23 +125,33 @@ public sealed class Admission
 
     /// <summary>Reserved by configuration, or held by a socket of the gateway right now.</summary>
     public bool IsGatewayPort(MappingProtocol protocol, ushort port) =>
-        _options.ReservedPorts.Contains(port) || OwnPorts().Contains((TransportProtocol)(byte)protocol, port);
+        _options.ReservedPorts.Contains(port) || OwnPorts((TransportProtocol)(byte)protocol).Contains((TransportProtocol)(byte)protocol, port);
 
-    private HostPortSet OwnPorts()
+    private HostPortSet OwnPorts(TransportProtocol protocol)
     {
         lock (_ownPortsLock)
         {
+            OwnPortsSnapshot snapshot = _ownPorts[protocol == TransportProtocol.Tcp ? 0 : 1];
             DateTimeOffset now = _time.GetUtcNow();
-            TimeSpan age = now - _ownPortsRead;
-            if (_ownPorts is null || age > s_ownPortsMaxAge || age < TimeSpan.Zero || (_ownPortsStale && age >= s_ownPortsMinAge))
+            TimeSpan age = now - snapshot.Read;
+            if (snapshot.Ports is null || age > s_ownPortsMaxAge || age < TimeSpan.Zero || (snapshot.Stale && age >= s_ownPortsMinAge))
             {
-                _ownPorts = _hostPorts.Read(_externalAddress());
-                _ownPortsRead = now;
-                _ownPortsStale = false;
+                snapshot.Ports = _hostPorts.Read(_externalAddress(), protocol);
+                snapshot.Read = now;
+                snapshot.Stale = false;
             }
 
-            return _ownPorts;
+            return snapshot.Ports;
         }
+    }
+
+    private sealed class OwnPortsSnapshot
+    {
+        public HostPortSet? Ports { get; set; }
+
+        public DateTimeOffset Read { get; set; }
+
+        public bool Stale { get; set; }
     }
 
     /// <summary>Address equality without the IPv6 scope id.</summary>
@@ -150,6 +161,6 @@ public sealed class Admission
     {
         public static readonly NoHostPorts Instance = new();
 
-        public HostPortSet Read(IPAddress? externalAddress) => HostPortSet.Empty;
+        public HostPortSet Read(IPAddress? externalAddress, TransportProtocol? only = null) => HostPortSet.Empty;
     }
 }

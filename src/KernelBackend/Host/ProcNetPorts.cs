@@ -19,16 +19,16 @@ public sealed class ProcNetPorts : IHostPorts
         _root = root;
     }
 
-    public HostPortSet Read(IPAddress? externalAddress)
+    public HostPortSet Read(IPAddress? externalAddress, TransportProtocol? only = null)
     {
         var tcp = new HashSet<ushort>();
         var udp = new HashSet<ushort>();
-        foreach (string file in (string[])["tcp", "tcp6"])
+        foreach (string file in only == TransportProtocol.Udp ? [] : (string[])["tcp", "tcp6"])
         {
             Collect(Path.Combine(_root, file), externalAddress, listenOnly: true, tcp);
         }
 
-        foreach (string file in (string[])["udp", "udp6"])
+        foreach (string file in only == TransportProtocol.Tcp ? [] : (string[])["udp", "udp6"])
         {
             Collect(Path.Combine(_root, file), externalAddress, listenOnly: false, udp);
         }

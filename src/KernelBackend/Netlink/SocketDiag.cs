@@ -41,11 +41,11 @@ public sealed class SocketDiag : IHostPorts, IDisposable
         }
     }
 
-    public HostPortSet Read(IPAddress? externalAddress)
+    public HostPortSet Read(IPAddress? externalAddress, TransportProtocol? only = null)
     {
         if (_socket is null)
         {
-            return _fallback.Read(externalAddress);
+            return _fallback.Read(externalAddress, only);
         }
 
         var tcp = new HashSet<ushort>();
@@ -56,13 +56,20 @@ public sealed class SocketDiag : IHostPorts, IDisposable
             {
                 foreach (byte family in (ReadOnlySpan<byte>)[2, 10])
                 {
-                    Dump(family, (byte)ProtocolType.Tcp, 1u << TcpListen, externalAddress, tcp);
-                    Dump(family, (byte)ProtocolType.Udp, uint.MaxValue, externalAddress, udp);
+                    if (only is null or TransportProtocol.Tcp)
+                    {
+                        Dump(family, (byte)ProtocolType.Tcp, 1u << TcpListen, externalAddress, tcp);
+                    }
+
+                    if (only is null or TransportProtocol.Udp)
+                    {
+                        Dump(family, (byte)ProtocolType.Udp, uint.MaxValue, externalAddress, udp);
+                    }
                 }
             }
             catch (Exception e) when (e is SocketException or InvalidDataException)
             {
-                return _fallback.Read(externalAddress);
+                return _fallback.Read(externalAddress, only);
             }
         }
 
