@@ -36,10 +36,6 @@ public sealed class Admission
         _time = time ?? TimeProvider.System;
     }
 
-    public LeaseTableOptions Options => _options;
-
-    public Policy Policy => _policy;
-
     /// <summary>New limits and policy for requests from now on (a configuration reload); leases already granted stay.</summary>
     public void Reconfigure(LeaseTableOptions options, Policy policy)
     {
