@@ -11,18 +11,11 @@ namespace PortMapper.Lab.Tests;
 /// <summary>The admission stage against hostile LAN hosts, on the real kernel.</summary>
 public class AdmissionLabTests : IClassFixture<GatewayLab>
 {
-    private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(1);
     private readonly GatewayLab _lab;
 
     public AdmissionLabTests(GatewayLab lab)
     {
         _lab = lab;
-    }
-
-    private static async Task<PcpAnswer?> PcpAsync(string ns, IPAddress client, IPAddress server, byte[] request)
-    {
-        using Socket socket = GatewayLab.Udp(ns, address: client);
-        return await PcpMessage.AskAsync(socket, new IPEndPoint(server, 5351), request, s_wait);
     }
 
     private async Task WaitForTableAsync(string element)
@@ -43,7 +36,7 @@ public class AdmissionLabTests : IClassFixture<GatewayLab>
         Assert.Equal(8701, (await _lab.NatPmpcAsync(_lab.Lan2, 8701, 8701, "tcp", 3600)).PublicPort);
 
         // The packet that used to stop the gateway for good: one MAP, two FILTERs, one inside the other.
-        PcpAnswer? map = await PcpAsync(_lab.Lan1, GatewayLab.Lan1Address, GatewayLab.GatewayLan, PcpMessage.Map(
+        PcpAnswer? map = await GatewayLab.PcpAsync(_lab.Lan1, GatewayLab.Lan1Address, GatewayLab.GatewayLan, PcpMessage.Map(
             GatewayLab.Lan1Address, PcpMessage.Tcp, 8700, 8700, 3600, PcpMessage.NewNonce(),
             PcpMessage.Filter(IPAddress.Parse("203.0.113.0"), 24, 0), PcpMessage.Filter(IPAddress.Parse("203.0.113.0"), 25, 0)));
         Assert.Equal(PcpAnswer.Success, map!.Result);
@@ -80,7 +73,7 @@ public class AdmissionLabTests : IClassFixture<GatewayLab>
         Assert.NotEqual(51820, udp.PublicPort);
 
         // PCP with PREFER_FAILURE gets the protocol's error.
-        PcpAnswer? insisting = await PcpAsync(_lab.Lan1, GatewayLab.Lan1Address, GatewayLab.GatewayLan, PcpMessage.Map(
+        PcpAnswer? insisting = await GatewayLab.PcpAsync(_lab.Lan1, GatewayLab.Lan1Address, GatewayLab.GatewayLan, PcpMessage.Map(
             GatewayLab.Lan1Address, PcpMessage.Tcp, 2223, 2222, 600, PcpMessage.NewNonce(), PcpMessage.PreferFailure()));
         Assert.Equal(PcpAnswer.CannotProvideExternal, insisting!.Result);
 

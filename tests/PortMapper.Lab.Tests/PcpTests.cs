@@ -9,7 +9,6 @@ namespace PortMapper.Lab.Tests;
 /// <summary>PCP (RFC 6887) against the real daemon with the conformance suite's own client; every mapping proven from the WAN.</summary>
 public class PcpTests : IClassFixture<GatewayLab>
 {
-    private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(1);
     private readonly GatewayLab _lab;
 
     public PcpTests(GatewayLab lab)
@@ -17,14 +16,8 @@ public class PcpTests : IClassFixture<GatewayLab>
         _lab = lab;
     }
 
-    private static async Task<PcpAnswer?> AskAsync(string ns, IPAddress client, IPAddress server, byte[] request)
-    {
-        using Socket socket = GatewayLab.Udp(ns, address: client);
-        return await PcpMessage.AskAsync(socket, new IPEndPoint(server, 5351), request, s_wait);
-    }
-
     private Task<PcpAnswer?> MapAsync(ushort port, uint lifetime, byte[] nonce, byte protocol = PcpMessage.Tcp, params byte[][] options) =>
-        AskAsync(_lab.Lan1, GatewayLab.Lan1Address, GatewayLab.GatewayLan,
+        GatewayLab.PcpAsync(_lab.Lan1, GatewayLab.Lan1Address, GatewayLab.GatewayLan,
             PcpMessage.Map(GatewayLab.Lan1Address, protocol, port, port, lifetime, nonce, options));
 
     [Fact]
@@ -80,7 +73,7 @@ public class PcpTests : IClassFixture<GatewayLab>
 
         byte[] nonce = PcpMessage.NewNonce();
         byte[] map = PcpMessage.Map(GatewayLab.Lan1Address6, PcpMessage.Tcp, 8630, 0, 600, nonce);
-        PcpAnswer? answer = await AskAsync(_lab.Lan1, GatewayLab.Lan1Address6, GatewayLab.GatewayLan6, map);
+        PcpAnswer? answer = await GatewayLab.PcpAsync(_lab.Lan1, GatewayLab.Lan1Address6, GatewayLab.GatewayLan6, map);
         Assert.NotNull(answer);
         Assert.Equal(PcpAnswer.Success, answer.Result);
         Assert.Equal((GatewayLab.Lan1Address6, (ushort)8630), (answer.ExternalAddress, answer.ExternalPort));
@@ -88,7 +81,7 @@ public class PcpTests : IClassFixture<GatewayLab>
         Assert.Null(await GatewayLab.TryTcpAsync(_lab.Wan, GatewayLab.Lan1Address6, 8631, TimeSpan.FromSeconds(1)));
 
         byte[] delete = PcpMessage.Map(GatewayLab.Lan1Address6, PcpMessage.Tcp, 8630, 0, 0, nonce);
-        Assert.Equal(PcpAnswer.Success, (await AskAsync(_lab.Lan1, GatewayLab.Lan1Address6, GatewayLab.GatewayLan6, delete))!.Result);
+        Assert.Equal(PcpAnswer.Success, (await GatewayLab.PcpAsync(_lab.Lan1, GatewayLab.Lan1Address6, GatewayLab.GatewayLan6, delete))!.Result);
         Assert.Null(await GatewayLab.TryTcpAsync(_lab.Wan, GatewayLab.Lan1Address6, 8630, TimeSpan.FromSeconds(1)));
     }
 
@@ -97,7 +90,7 @@ public class PcpTests : IClassFixture<GatewayLab>
     {
         using Socket peerSide = GatewayLab.Udp(_lab.Wan, 3478, GatewayLab.WanHost);
         byte[] request = PcpMessage.Peer(GatewayLab.Lan1Address, PcpMessage.Udp, 8640, 18640, 600, PcpMessage.NewNonce(), new IPEndPoint(GatewayLab.WanHost, 3478));
-        PcpAnswer? answer = await AskAsync(_lab.Lan1, GatewayLab.Lan1Address, GatewayLab.GatewayLan, request);
+        PcpAnswer? answer = await GatewayLab.PcpAsync(_lab.Lan1, GatewayLab.Lan1Address, GatewayLab.GatewayLan, request);
         Assert.NotNull(answer);
         Assert.Equal((PcpAnswer.Success, (byte)0x02), (answer.Result, answer.Opcode));
         Assert.Equal(18640, answer.ExternalPort);
@@ -112,7 +105,7 @@ public class PcpTests : IClassFixture<GatewayLab>
     [Fact]
     public async Task Announce_NonceMismatch_ThirdParty_AddressMismatch()
     {
-        PcpAnswer? announce = await AskAsync(_lab.Lan2, GatewayLab.Lan2Address, GatewayLab.GatewayLan, PcpMessage.Announce(GatewayLab.Lan2Address));
+        PcpAnswer? announce = await GatewayLab.PcpAsync(_lab.Lan2, GatewayLab.Lan2Address, GatewayLab.GatewayLan, PcpMessage.Announce(GatewayLab.Lan2Address));
         Assert.Equal((PcpAnswer.Success, (byte)0, 24), (announce!.Result, announce.Opcode, announce.Length));
 
         byte[] nonce = PcpMessage.NewNonce();
@@ -121,7 +114,7 @@ public class PcpTests : IClassFixture<GatewayLab>
         Assert.Equal(PcpAnswer.NotAuthorized, (await MapAsync(8651, 600, nonce, PcpMessage.Tcp, PcpMessage.ThirdParty(GatewayLab.Lan2Address)))!.Result);
 
         byte[] lying = PcpMessage.Map(GatewayLab.Lan2Address, PcpMessage.Tcp, 8652, 8652, 600, nonce);
-        Assert.Equal(PcpAnswer.AddressMismatch, (await AskAsync(_lab.Lan1, GatewayLab.Lan1Address, GatewayLab.GatewayLan, lying))!.Result);
+        Assert.Equal(PcpAnswer.AddressMismatch, (await GatewayLab.PcpAsync(_lab.Lan1, GatewayLab.Lan1Address, GatewayLab.GatewayLan, lying))!.Result);
     }
 
     [Fact]
@@ -129,12 +122,12 @@ public class PcpTests : IClassFixture<GatewayLab>
     {
         await Shell.InNamespaceAsync(_lab.Wan, "ip", "route", "replace", "192.168.77.0/24", "via", "203.0.113.1");
         byte[] map = PcpMessage.Map(GatewayLab.WanHost, PcpMessage.Tcp, 8660, 8660, 600, PcpMessage.NewNonce());
-        Assert.Null(await AskAsync(_lab.Wan, GatewayLab.WanHost, GatewayLab.External, map));
-        Assert.Null(await AskAsync(_lab.Wan, GatewayLab.WanHost, GatewayLab.GatewayLan, map));
+        Assert.Null(await GatewayLab.PcpAsync(_lab.Wan, GatewayLab.WanHost, GatewayLab.External, map));
+        Assert.Null(await GatewayLab.PcpAsync(_lab.Wan, GatewayLab.WanHost, GatewayLab.GatewayLan, map));
         IPAddress wan6 = IPAddress.Parse("2001:db8:ffff::2");
         byte[] map6 = PcpMessage.Map(wan6, PcpMessage.Tcp, 8660, 8660, 600, PcpMessage.NewNonce());
-        Assert.Null(await AskAsync(_lab.Wan, wan6, GatewayLab.External6, map6));
-        Assert.Null(await AskAsync(_lab.Wan, wan6, GatewayLab.GatewayLan6, map6));
+        Assert.Null(await GatewayLab.PcpAsync(_lab.Wan, wan6, GatewayLab.External6, map6));
+        Assert.Null(await GatewayLab.PcpAsync(_lab.Wan, wan6, GatewayLab.GatewayLan6, map6));
         Assert.DoesNotContain("8660", await _lab.KernelTableAsync(), StringComparison.Ordinal);
     }
 
@@ -147,6 +140,6 @@ public class PcpTests : IClassFixture<GatewayLab>
         Assert.NotEqual(8670, pcp.ExternalPort);
 
         byte[] strict = PcpMessage.Map(GatewayLab.Lan1Address, PcpMessage.Tcp, 8671, 8670, 600, PcpMessage.NewNonce(), PcpMessage.PreferFailure());
-        Assert.Equal(PcpAnswer.CannotProvideExternal, (await AskAsync(_lab.Lan1, GatewayLab.Lan1Address, GatewayLab.GatewayLan, strict))!.Result);
+        Assert.Equal(PcpAnswer.CannotProvideExternal, (await GatewayLab.PcpAsync(_lab.Lan1, GatewayLab.Lan1Address, GatewayLab.GatewayLan, strict))!.Result);
     }
 }

@@ -182,6 +182,13 @@ public partial class GatewayLab : IAsyncLifetime
         }
     }
 
+    /// <summary>Sends a PCP request from <paramref name="client"/> in a namespace and returns the parsed answer, or null on silence.</summary>
+    internal static async Task<PortMapper.Conformance.PcpClient.PcpAnswer?> PcpAsync(string ns, IPAddress client, IPAddress server, byte[] request, TimeSpan? timeout = null)
+    {
+        using Socket socket = Udp(ns, address: client);
+        return await PortMapper.Conformance.PcpClient.PcpMessage.AskAsync(socket, new IPEndPoint(server, 5351), request, timeout ?? TimeSpan.FromSeconds(1));
+    }
+
     /// <summary>Sends a raw request to the gateway's NAT-PMP port and returns the reply, or null on silence.</summary>
     internal static async Task<byte[]?> NatPmpExchangeAsync(string ns, IPAddress server, byte[] request, TimeSpan? timeout = null)
     {
