@@ -100,6 +100,29 @@ internal sealed class PortControlLoad : IMappingLoad, IDisposable
         Mapped -= count;
     }
 
+    /// <summary>Renews the last <paramref name="count"/> ports mapped (the same request again); returns the latencies in ms.</summary>
+    public async Task<(double Seconds, List<double> Latencies)> RenewLastAsync(int count, uint lifetime)
+    {
+        lock (_lock)
+        {
+            _latencies.Clear();
+        }
+
+        var requests = new List<(int, ushort)>(count);
+        for (int index = _nextPort - count; index < _nextPort; index++)
+        {
+            requests.Add((index % _clients.Length, (ushort)(20000 + index)));
+        }
+
+        var clock = Stopwatch.StartNew();
+        await RunAsync(requests, lifetime);
+        double seconds = clock.Elapsed.TotalSeconds;
+        lock (_lock)
+        {
+            return (seconds, [.. _latencies]);
+        }
+    }
+
     private async Task RunAsync(List<(int Client, ushort Port)> requests, uint lifetime)
     {
         byte[] request = new byte[12];

@@ -7,8 +7,12 @@ using PortMapper.Conformance.LoadTool;
 using PortMapper.Conformance.PcpClient;
 
 // pm-load natpmp|pcp --gateway A --clients FIRST COUNT --levels 100,1000,10000 --measure N --window W [--pid PID]
-// pm-load upnp --gateway A --clients FIRST COUNT --levels ... --measure N --window W [--port P] [--pid PID]
-//                                             SOAP AddPortMapping over keep-alive HTTP
+// pm-load upnp --gateway A --clients FIRST COUNT --levels ... --measure N --window W [--port P] [--control PATH]
+//              [--new-connection] [--pid PID]   SOAP AddPortMapping over keep-alive HTTP, or a connection per request
+//   (natpmp, pcp and upnp: --fill-limit S stops filling a level after S seconds and reports the rate reached)
+// pm-load sequential natpmp-map|pcp-map|natpmp-renew|upnp-add --gateway A --clients FIRST COUNT [--rounds R]
+//              [--leases L] [--port P] [--control PATH]
+//                                             one request at a time, R rounds of L requests, 0 to L live leases
 // pm-load ready --gateway A [--timeout S]     ms until the gateway answers an external-address request
 // pm-load rtsp-server --listen ADDR:PORT        a minimal RTSP server that streams to whoever SETUPs (run it upstream)
 // pm-load rtsp --server ADDR:PORT --clients FIRST COUNT --levels 0,100,1000 --measure N --window W [--pid PID]
@@ -20,6 +24,7 @@ return args.FirstOrDefault() switch
     "natpmp" => await RunLoadAsync(Options.Parse(args[1..]), pcp: false),
     "pcp" => await RunLoadAsync(Options.Parse(args[1..]), pcp: true),
     "upnp" => await RunUpnpLoadAsync(Options.Parse(args[1..])),
+    "sequential" when args.Length > 1 => await SequentialAsync(args[1], Options.Parse(args[2..])),
     "ready" => await ReadyAsync(Options.Parse(args[1..])),
     "pcp-map" => await PcpMapAsync(Options.Parse(args[1..])),
     "rtsp-server" => await RtspServerAsync(Options.Parse(args[1..])),
@@ -30,7 +35,8 @@ return args.FirstOrDefault() switch
 static int Usage()
 {
     Console.Error.WriteLine("usage: pm-load natpmp|pcp --gateway A --clients FIRST COUNT [--levels 100,1000,10000] [--measure N] [--window W] [--pid PID]");
-    Console.Error.WriteLine("       pm-load upnp --gateway A --clients FIRST COUNT [--levels 100,1000,10000] [--measure N] [--window W] [--port P] [--pid PID]");
+    Console.Error.WriteLine("       pm-load upnp --gateway A --clients FIRST COUNT [--levels 100,1000,10000] [--measure N] [--window W] [--port P] [--control PATH] [--new-connection] [--pid PID]");
+    Console.Error.WriteLine("       pm-load sequential natpmp-map|pcp-map|natpmp-renew|upnp-add --gateway A --clients FIRST COUNT [--rounds R] [--leases L] [--port P] [--control PATH]");
     Console.Error.WriteLine("       pm-load ready --gateway A [--timeout SECONDS]");
     Console.Error.WriteLine("       pm-load rtsp-server --listen ADDR:PORT");
     Console.Error.WriteLine("       pm-load rtsp --server ADDR:PORT --clients FIRST COUNT [--levels 0,100,1000] [--measure N] [--window W] [--pid PID]");
@@ -66,8 +72,68 @@ static async Task<int> RunLoadAsync(Options o, bool pcp)
 static async Task<int> RunUpnpLoadAsync(Options o)
 {
     int window = int.Parse(o.Get("window", "16"), CultureInfo.InvariantCulture);
-    using var load = new UpnpLoad(IPAddress.Parse(o.Get("gateway")), int.Parse(o.Get("port", "5000"), CultureInfo.InvariantCulture), Clients(o), window);
+    using var load = NewUpnpLoad(o, window, o.Has("new-connection"));
     return await RunLevelsAsync(o, load, $"UPnP AddPortMapping load: {load}");
+}
+
+static UpnpLoad NewUpnpLoad(Options o, int window, bool connectionPerRequest) =>
+    new(IPAddress.Parse(o.Get("gateway")), int.Parse(o.Get("port", "5000"), CultureInfo.InvariantCulture), o.Get("control", "/ctl/IPConn1"),
+        Clients(o), window, connectionPerRequest);
+
+/// <summary>
+/// One request at a time: <c>rounds</c> rounds of <c>leases</c> measured requests (maps of new ports, deleted
+/// after each round; or renewals of the same ports), so the table holds 0 to <c>leases</c> leases throughout.
+/// </summary>
+static async Task<int> SequentialAsync(string kind, Options o)
+{
+    int rounds = int.Parse(o.Get("rounds", "10"), CultureInfo.InvariantCulture);
+    int leases = int.Parse(o.Get("leases", "100"), CultureInfo.InvariantCulture);
+    var gateway = IPAddress.Parse(o.Get("gateway"));
+    using var cts = new CancellationTokenSource();
+    IMappingLoad load;
+    PortControlLoad? udp = null;
+    if (kind == "upnp-add")
+    {
+        load = NewUpnpLoad(o, 1, connectionPerRequest: true);
+    }
+    else if (kind is "natpmp-map" or "pcp-map" or "natpmp-renew")
+    {
+        udp = new PortControlLoad(gateway, Clients(o), 1, pcp: kind == "pcp-map");
+        udp.StartReceivers(cts.Token);
+        load = udp;
+    }
+    else
+    {
+        return Usage();
+    }
+
+    var all = new List<double>();
+    if (kind == "natpmp-renew")
+    {
+        await udp!.MapAsync(leases, 3600);
+    }
+
+    for (int round = 0; round < rounds; round++)
+    {
+        var (_, latencies) = udp is not null && kind == "natpmp-renew" ? await udp.RenewLastAsync(leases, 3600) : await load.MapAsync(leases, 3600);
+        all.AddRange(latencies);
+        if (kind != "natpmp-renew")
+        {
+            await load.DeleteLastAsync(leases);
+        }
+    }
+
+    if (kind == "natpmp-renew")
+    {
+        await udp!.DeleteLastAsync(leases);
+    }
+
+    await cts.CancelAsync();
+    (load as IDisposable)?.Dispose();
+    all.Sort();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"#result {kind} n={all.Count} p50={PortControlLoad.Percentile(all, 50):F3} p99={PortControlLoad.Percentile(all, 99):F3} max={all.LastOrDefault():F3} errors={load.Errors} lost={load.Lost}"));
+    return load.Errors == 0 && load.Lost == 0 ? 0 : 1;
 }
 
 /// <summary>For each level: fill the table to it, measure maps of new ports, print a row, delete the measured ones.</summary>
@@ -76,14 +142,30 @@ static async Task<int> RunLevelsAsync(Options o, IMappingLoad load, string title
     int[] levels = [.. o.Get("levels", "100,1000,10000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
     int measure = int.Parse(o.Get("measure", "5000"), CultureInfo.InvariantCulture);
     int? pid = o.Has("pid") ? int.Parse(o.Get("pid"), CultureInfo.InvariantCulture) : null;
+    double fillLimit = double.Parse(o.Get("fill-limit", "1e9"), CultureInfo.InvariantCulture);
     Console.WriteLine($"{title}; each level: fill to the level, then {measure} measured maps of new ports, then delete them");
     Console.WriteLine("| live leases | measured requests | requests/s | p50 ms | p99 ms | max ms | errors | lost | daemon RSS MB |");
     Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
     foreach (int level in levels)
     {
+        // Fill in steps of at most 1,000 so that a gateway too slow to reach the level in time is reported as such.
+        var fill = Stopwatch.StartNew();
+        int filled = 0;
+        while (level > load.Mapped && fill.Elapsed.TotalSeconds < fillLimit)
+        {
+            int step = Math.Min(level - load.Mapped, 1000);
+            await load.MapAsync(step, 3600);
+            filled += step;
+        }
+
         if (level > load.Mapped)
         {
-            await load.MapAsync(level - load.Mapped, 3600);
+            double rate = filled / fill.Elapsed.TotalSeconds;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {level:N0}: fill stopped at {load.Mapped:N0} after {fill.Elapsed.TotalSeconds:F0} s | {filled:N0} | {rate:N0} | - | - | - | {load.Errors} | {load.Lost} | - |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"#result level={level} reached={load.Mapped} rate={rate:F0} p50=- p99=- errors={load.Errors} lost={load.Lost}"));
+            break;
         }
 
         var (seconds, latencies) = await load.MapAsync(measure, 3600);
@@ -91,6 +173,8 @@ static async Task<int> RunLevelsAsync(Options o, IMappingLoad load, string title
         string rss = pid is { } p ? RssMegabytes(p) : "-";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {level:N0}-{level + measure:N0} | {latencies.Count:N0} | {latencies.Count / seconds:N0} | {PortControlLoad.Percentile(latencies, 50):F2} | {PortControlLoad.Percentile(latencies, 99):F2} | {latencies.LastOrDefault():F2} | {load.Errors} | {load.Lost} | {rss} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"#result level={level} reached={load.Mapped} rate={latencies.Count / seconds:F0} p50={PortControlLoad.Percentile(latencies, 50):F3} p99={PortControlLoad.Percentile(latencies, 99):F3} errors={load.Errors} lost={load.Lost}"));
         await load.DeleteLastAsync(measure);
     }
 

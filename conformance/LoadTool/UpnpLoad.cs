@@ -8,9 +8,10 @@ using System.Text;
 namespace PortMapper.Conformance.LoadTool;
 
 /// <summary>
-/// SOAP AddPortMapping load: <c>window</c> workers, each sending one request at a time over keep-alive HTTP/1.1
-/// connections bound to the client address the mapping is for (secure mode allows nothing else). Requests
-/// are written by hand, as a small client library would, and every answer must be 200.
+/// SOAP AddPortMapping load: <c>window</c> workers, each sending one request at a time over HTTP/1.1 connections
+/// bound to the client address the mapping is for (secure mode allows nothing else): kept alive, or a new
+/// connection for every request as miniupnpc makes them. Requests are written by hand, as a small client
+/// library would, and every answer must be 200.
 /// </summary>
 internal sealed class UpnpLoad : IMappingLoad, IDisposable
 {
@@ -21,16 +22,20 @@ internal sealed class UpnpLoad : IMappingLoad, IDisposable
     private readonly int _port;
     private readonly IPAddress[] _clients;
     private readonly int _window;
+    private readonly string _control;
+    private readonly bool _connectionPerRequest;
     private readonly ConcurrentDictionary<int, ConcurrentBag<Connection>> _idle = new();
     private int _next;
     private int _errors;
 
-    public UpnpLoad(IPAddress gateway, int port, IReadOnlyList<IPAddress> clients, int window)
+    public UpnpLoad(IPAddress gateway, int port, string control, IReadOnlyList<IPAddress> clients, int window, bool connectionPerRequest)
     {
         _gateway = gateway;
         _port = port;
+        _control = control;
         _clients = [.. clients];
         _window = window;
+        _connectionPerRequest = connectionPerRequest;
     }
 
     public int Mapped { get; private set; }
@@ -100,7 +105,7 @@ internal sealed class UpnpLoad : IMappingLoad, IDisposable
         string action = body[(body.IndexOf("<u:", StringComparison.Ordinal) + 3)..body.IndexOf(" xmlns:u", StringComparison.Ordinal)];
         byte[] content = Encoding.UTF8.GetBytes(body);
         byte[] head = Encoding.ASCII.GetBytes(
-            $"POST /ctl/IPConn1 HTTP/1.1\r\nHost: {_gateway}:{_port}\r\nContent-Type: text/xml; charset=\"utf-8\"\r\n"
+            $"POST {_control} HTTP/1.1\r\nHost: {_gateway}:{_port}\r\nContent-Type: text/xml; charset=\"utf-8\"\r\n"
             + $"SOAPAction: \"{Service}#{action}\"\r\nContent-Length: {content.Length}\r\n\r\n");
         ConcurrentBag<Connection> idle = _idle.GetOrAdd(client, _ => []);
         if (!idle.TryTake(out Connection? connection))
@@ -111,7 +116,15 @@ internal sealed class UpnpLoad : IMappingLoad, IDisposable
         try
         {
             int status = await connection.ExchangeAsync(head, content);
-            idle.Add(connection);
+            if (_connectionPerRequest)
+            {
+                connection.Dispose();
+            }
+            else
+            {
+                idle.Add(connection);
+            }
+
             return status == 200;
         }
         catch (Exception e) when (e is SocketException or IOException or InvalidDataException)
@@ -121,7 +134,8 @@ internal sealed class UpnpLoad : IMappingLoad, IDisposable
         }
     }
 
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{_clients.Length} clients, {_window} concurrent keep-alive connections");
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"{_clients.Length} clients, {_window} concurrent {(_connectionPerRequest ? "connections, a new one per request" : "keep-alive connections")}");
 
     public void Dispose()
     {
