@@ -23,6 +23,8 @@ command -v capsh >/dev/null || need+=(libcap2-bin)
 /usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer", "1.0")' 2>/dev/null || need+=(python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0)
 [ -e /usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstrtsp.so ] || [ -e /usr/lib/aarch64-linux-gnu/gstreamer-1.0/libgstrtsp.so ] || need+=(gstreamer1.0-plugins-good)
 [ -e /usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstaudiotestsrc.so ] || [ -e /usr/lib/aarch64-linux-gnu/gstreamer-1.0/libgstaudiotestsrc.so ] || need+=(gstreamer1.0-plugins-base)
+# The side-by-side benchmark (conformance/bench/compare.sh) and its smoke test: Debian's miniupnpd.
+[ -x /usr/sbin/miniupnpd ] || need+=(miniupnpd-nftables)
 command -v clang >/dev/null || command -v gcc >/dev/null || need+=(clang)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"

@@ -17,6 +17,7 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        KernelBackend.Native.NativeMemory.UseOneArena();
         var wan = new Option<string?>("--wan") { Description = "WAN interface (default: the interface of the default route)" };
         var lan = new Option<string[]>("--lan") { Description = "LAN interface; repeat for several (default: every other interface that is up with an IPv4 address)" };
         var config = new Option<string?>("--config") { Description = "JSON configuration file (optional)" };

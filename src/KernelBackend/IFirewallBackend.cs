@@ -16,6 +16,13 @@ public interface IFirewallBackend
     /// <summary>False when the daemon's table or its rules are gone, for example after a firewall reload.</summary>
     bool IsIntact();
 
+    /// <summary>
+    /// Completes when something outside the daemon may have taken part of its table away (the kernel's own change
+    /// notifications), so that <see cref="IsIntact"/> is worth asking; a backend without notifications never
+    /// completes it.
+    /// </summary>
+    Task WaitForOutsideChangeAsync(CancellationToken cancellationToken);
+
     /// <summary>Packets admitted through a pinhole's forward entries since they were installed; null when they are not there.</summary>
     ulong? PacketCount(PortMapping mapping);
 }

@@ -165,6 +165,8 @@ public sealed class InMemoryFirewallBackend : IFirewallBackend, IMediaFirewall
         }
     }
 
+    public Task WaitForOutsideChangeAsync(CancellationToken cancellationToken) => Task.Delay(Timeout.Infinite, cancellationToken);
+
     public bool IsIntact()
     {
         lock (_lock)

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 
 namespace PortMapper.Gateway.Admin;
@@ -12,7 +11,7 @@ public sealed partial class AdminService
 {
     private Task PageAsync(HttpResponse response)
     {
-        string nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+        string nonce = Convert.ToBase64String(KernelBackend.Native.SecureRandom.GetBytes(16));
         response.ContentType = "text/html; charset=utf-8";
         response.Headers.ContentSecurityPolicy = $"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
         response.Headers["Referrer-Policy"] = "no-referrer";

@@ -25,7 +25,7 @@ public static class AdminToken
         }
 
         Directory.CreateDirectory(stateDirectory);
-        string token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        string token = Convert.ToBase64String(KernelBackend.Native.SecureRandom.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         var options = new FileStreamOptions
         {
             Mode = FileMode.Create,

@@ -11,10 +11,15 @@ namespace PortMapper.Gateway.Engine;
 /// <summary>
 /// Ends the conntrack flows of leases that were deleted or ran out, off the engine's path: without this an
 /// established flow keeps forwarding (and keeps its translated port) after its mapping is gone. Endpoints that
-/// end together are handled with one scan of the conntrack table.
+/// end together are handled with one scan of the conntrack table, and scans are at least <see cref="MinimumGap"/>
+/// apart: a scan walks every bucket of the kernel's hash (262,144 on a large machine) whatever it finds, so a
+/// burst of deletes made one scan each kept a core busy and delayed the requests that came next.
 /// </summary>
 public sealed class FlowReaper : BackgroundService
 {
+    /// <summary>The least time between two scans; endpoints that end meanwhile wait for the next one.</summary>
+    public static readonly TimeSpan MinimumGap = TimeSpan.FromMilliseconds(250);
+
     private readonly IFlowTable _flows;
     private readonly ILogger _logger;
     private readonly Channel<FlowEndpoint[]> _queue = Channel.CreateBounded<FlowEndpoint[]>(
@@ -48,12 +53,36 @@ public sealed class FlowReaper : BackgroundService
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Scans on a thread of its own at the lowest priority (nice 19): the scan's cost is kernel time spent in the
+    /// calling thread, and the requests that come meanwhile must not wait behind it.
+    /// </summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                KernelBackend.Native.ThreadPriority.LowerCurrentThread();
+                Run(stoppingToken);
+            }
+            finally
+            {
+                done.TrySetResult();
+            }
+        })
+        { IsBackground = true, Name = "flow reaper" };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void Run(CancellationToken stoppingToken)
     {
         ChannelReader<FlowEndpoint[]> reader = _queue.Reader;
         try
         {
-            while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            while (reader.WaitToReadAsync(stoppingToken).AsTask().GetAwaiter().GetResult())
             {
                 var batch = new HashSet<FlowEndpoint>();
                 while (reader.TryRead(out FlowEndpoint[]? endpoints))
@@ -70,6 +99,8 @@ public sealed class FlowReaper : BackgroundService
                 {
                     Log.FlowsNotEnded(_logger, e.Message, batch.Count);
                 }
+
+                stoppingToken.WaitHandle.WaitOne(MinimumGap);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -26,7 +26,9 @@ namespace PortMapper.Gateway.Engine;
 public sealed partial class MappingEngine : BackgroundService
 {
     private const int MaxBatch = 512;
-    private static readonly TimeSpan s_sweepInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest the sweeper sleeps when no lease expires sooner: an idle daemon wakes once a minute.</summary>
+    private static readonly TimeSpan s_idleSweep = TimeSpan.FromMinutes(1);
 
     private readonly GatewayOptions _options;
     private readonly LeaseStore _store;
@@ -45,6 +47,7 @@ public sealed partial class MappingEngine : BackgroundService
     private readonly Lock _tableLock = new();
     private readonly List<LeaseChange> _changes = [];
     private readonly List<EngineWork> _batch = [];
+    private TaskCompletionSource _sweepWake = NewWake();
     private LeaseTable _table;
     private volatile GatewayOptions _current;
 
@@ -194,6 +197,7 @@ public sealed partial class MappingEngine : BackgroundService
 
         // The kernel keeps its entries: forwarding goes on while the daemon restarts, and they expire on time.
         _store.Flush();
+        _store.WaitUntilDurable();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -223,20 +227,67 @@ public sealed partial class MappingEngine : BackgroundService
         await sweeper.ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Sweeps when the next lease expires (or the memory trimmer is due), not on a fixed tick: an idle daemon with
+    /// no lease about to expire sleeps up to a minute. Every batch that changes the table wakes it to look again.
+    /// </summary>
     private async Task SweepLoopAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(s_sweepInterval, _time);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            while (true)
             {
-                await _queue.Writer.WriteAsync(new EngineWork { Kind = EngineWorkKind.Sweep }, stoppingToken).ConfigureAwait(false);
+                TaskCompletionSource wake = Volatile.Read(ref _sweepWake);
+                TimeSpan delay = NextSweep() - _time.GetUtcNow();
+                if (delay > TimeSpan.Zero)
+                {
+                    using var cancelDelay = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                    Task timer = Task.Delay(delay, _time, cancelDelay.Token);
+                    Task first = await Task.WhenAny(timer, wake.Task).ConfigureAwait(false);
+                    cancelDelay.Cancel(); // synchronously: when the timer fired, the sweep is queued within its callback
+                    stoppingToken.ThrowIfCancellationRequested();
+                    if (first == wake.Task)
+                    {
+                        Interlocked.CompareExchange(ref _sweepWake, NewWake(), wake);
+                        continue;
+                    }
+                }
+
+                // Wait for the sweep to run, so that the next look sees the expired leases gone.
+                var sweep = new EngineWork { Kind = EngineWorkKind.Sweep, Done = NewDone() };
+                await _queue.Writer.WriteAsync(sweep, stoppingToken).ConfigureAwait(false);
+                await sweep.Done!.Task.WaitAsync(stoppingToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
     }
+
+    /// <summary>When the sweeper should next run: the next expiry, the trimmer's next check, or a minute from now.</summary>
+    private DateTimeOffset NextSweep()
+    {
+        DateTimeOffset now = _time.GetUtcNow();
+        DateTimeOffset due = now + s_idleSweep;
+        lock (_tableLock)
+        {
+            if (_table.NextExpiry is { } expiry && expiry < due)
+            {
+                due = expiry;
+            }
+
+            if (_trimmer.NextCheck(_lastChange) is { } check && check < due)
+            {
+                due = check;
+            }
+        }
+
+        return due;
+    }
+
+    private void WakeSweeper() => Volatile.Read(ref _sweepWake).TrySetResult();
+
+    private static TaskCompletionSource NewWake() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private async Task<bool> Post(EngineWork work)
     {

@@ -6,7 +6,8 @@ namespace PortMapper.Gateway.Engine;
 /// <summary>
 /// Gives memory back: after a burst the GC keeps free regions committed (22 MB of them over a 7.7 MB heap was
 /// measured at 10,000 leases). When committed memory is well above what the heap needs, an aggressive collection
-/// decommits it; on a router RSS matters more than a few ms twice a minute. Called from the engine's loop only.
+/// decommits it; on a router RSS matters more than a few ms twice a minute. Once after start-up, too. Called from
+/// the engine's loop only, and only when due (<see cref="NextCheck"/>): an idle daemon does not poll.
 /// </summary>
 public sealed class MemoryTrimmer
 {
@@ -16,6 +17,7 @@ public sealed class MemoryTrimmer
 
     private readonly ILogger _logger;
     private DateTimeOffset _lastCheck;
+    private int _checks; // the first two run at start and a check interval later, so start-up garbage goes at once
     private DateTimeOffset _lastTrim = DateTimeOffset.MinValue;
     private long _versionAtTrim;
     private long _allocatedAtTrim;
@@ -25,6 +27,14 @@ public sealed class MemoryTrimmer
     {
         _logger = logger;
     }
+
+    /// <summary>
+    /// When the next check is due: every check interval while the table keeps changing, then once more when it
+    /// has been quiet for an interval; none after that until it changes again.
+    /// </summary>
+    /// <param name="lastChange">When the table last changed.</param>
+    public DateTimeOffset? NextCheck(DateTimeOffset lastChange) =>
+        _checks < 2 || lastChange - _lastCheck > -s_checkInterval ? _lastCheck + s_checkInterval : null;
 
     /// <param name="now">The engine's clock.</param>
     /// <param name="version">The lease table's version (goes up with every change).</param>
@@ -39,6 +49,7 @@ public sealed class MemoryTrimmer
         }
 
         _lastCheck = now;
+        _checks++;
         GCMemoryInfo before = GC.GetGCMemoryInfo();
         bool bloated = before.TotalCommittedBytes > (2 * before.HeapSizeBytes) + s_slack;
 
@@ -50,15 +61,20 @@ public sealed class MemoryTrimmer
         // Work that leaves the table alone (the RTSP helper, HTTP) grows gen0 just as much: once the daemon has
         // allocated a good deal since the last trim and then gone quiet for a check interval, collect as well.
         long allocated = GC.GetTotalAllocatedBytes();
-        bool settledAfterWork = allocated - _allocatedAtTrim > s_slack && allocated - _allocatedAtCheck < s_slack / 8;
+        bool quiet = allocated - _allocatedAtCheck < s_slack / 8;
+        bool settledAfterWork = allocated - _allocatedAtTrim > s_slack && quiet;
+
+        // Start-up (configuration, listeners, the first kernel transaction) leaves garbage and touched pages behind.
+        bool settledAfterStart = _lastTrim == DateTimeOffset.MinValue && _checks > 1 && quiet;
         _allocatedAtCheck = allocated;
-        if ((force || bloated || settledAfterChanges || settledAfterWork) && now - _lastTrim >= s_trimInterval)
+        if ((force || bloated || settledAfterChanges || settledAfterWork || settledAfterStart) && now - _lastTrim >= s_trimInterval)
         {
             _lastTrim = now;
             _versionAtTrim = version;
             _allocatedAtTrim = allocated;
             GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             KernelBackend.Native.NativeMemory.Trim(); // and what glibc keeps of native buffers (libnftables, sockets)
+            KernelBackend.Native.NativeMemory.ReleaseImagePages(); // and the executable's pages touched since
             GCMemoryInfo after = GC.GetGCMemoryInfo();
             Log.MemoryTrimmed(_logger, before.TotalCommittedBytes / 1048576.0, after.TotalCommittedBytes / 1048576.0, after.HeapSizeBytes / 1048576.0,
                 Environment.WorkingSet / 1048576.0, leases);

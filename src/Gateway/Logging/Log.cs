@@ -27,6 +27,9 @@ internal static partial class Log
     [LoggerMessage(1004, LogLevel.Warning, "The nftables table '{Table}' was flushed or deleted; reinstalling {Count} mappings")]
     public static partial void TableLost(ILogger logger, string table, int count);
 
+    [LoggerMessage(1044, LogLevel.Warning, "nftables change notifications are unavailable ({Reason}): the table is checked every {Seconds} s instead")]
+    public static partial void ChangeNotificationsUnavailable(ILogger logger, string reason, int seconds);
+
     [LoggerMessage(1005, LogLevel.Information, "{Origin} {Protocol} {ExternalPort} -> {InternalAddress}:{InternalPort} for {Seconds} s (lease {Id})")]
     public static partial void LeaseAdded(ILogger logger, MappingOrigin origin, MappingProtocol protocol, ushort externalPort, IPAddress internalAddress, ushort internalPort, uint seconds, long id);
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using System.Runtime.InteropServices;
 using PortMapper.Gateway.Leases;
@@ -8,12 +9,21 @@ namespace PortMapper.Gateway.Persistence;
 /// <summary>
 /// The lease table on disk: an append-only journal under the state directory. Changes are buffered and
 /// written by <see cref="Flush"/> before any answer goes out, so a process that is killed at any moment has
-/// every acknowledged lease in the file (the write is in the kernel's page cache); with fsync on, it also
-/// survives a power cut. The journal is rewritten compactly, through a rename, when it grows.
+/// every acknowledged lease in the file (the write is in the kernel's page cache). With fsync on, a thread of
+/// its own syncs the file to the disk right after each write, off the answer path: a power cut can lose at most
+/// what was acknowledged in the last <see cref="MaxUnsynced"/>, because a write that finds older data not yet
+/// synced waits for the sync before it returns. The journal is rewritten compactly, through a rename, when it
+/// grows.
 /// </summary>
 public sealed partial class LeaseStore : IDisposable
 {
     public const string FileName = "leases.journal";
+
+    /// <summary>The most a power cut can take: what was acknowledged in this window before it.</summary>
+    public static readonly TimeSpan MaxUnsynced = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How long the syncer lets writes gather before it syncs them together.</summary>
+    private static readonly TimeSpan SyncDelay = TimeSpan.FromMilliseconds(50);
 
     private const long MinCompactBytes = 1 << 20;
 
@@ -21,7 +31,14 @@ public sealed partial class LeaseStore : IDisposable
     private readonly string _directory;
     private readonly bool _fsync;
     private readonly ArrayBufferWriter<byte> _pending = new(64 * 1024);
+    private readonly Lock _fileLock = new();   // the file against the syncer: held to swap it and to sync it
+    private readonly object _syncState = new(); // the counters below, and the syncer's wake-up (Monitor.Wait)
     private FileStream? _file;
+    private Thread? _syncer;
+    private bool _stopping;
+    private long _written;      // writes made
+    private long _synced;       // writes known to be on the disk
+    private long _oldestUnsynced; // Stopwatch timestamp from which data may not be on the disk; 0: all synced
 
     public LeaseStore(string directory, bool fsync)
     {
@@ -129,7 +146,116 @@ public sealed partial class LeaseStore : IDisposable
         FileStream file = _file ?? throw new InvalidOperationException("Load the store before writing to it.");
         file.Write(_pending.WrittenSpan);
         _pending.ResetWrittenCount();
-        file.Flush(flushToDisk: _fsync);
+        if (_fsync)
+        {
+            RequestSync();
+        }
+    }
+
+    /// <summary>Blocks until everything written so far is on the disk (fsync on); returns at once otherwise.</summary>
+    public void WaitUntilDurable()
+    {
+        lock (_syncState)
+        {
+            long target = _written;
+            while (_synced < target && _syncer is not null)
+            {
+                Monitor.Wait(_syncState);
+            }
+        }
+    }
+
+    /// <summary>Wakes the syncer for the write just made; waits for it when unsynced data is older than the window.</summary>
+    private void RequestSync()
+    {
+        long now = Stopwatch.GetTimestamp();
+        lock (_syncState)
+        {
+            _written++;
+            if (_syncer is null)
+            {
+                _syncer = new Thread(SyncLoop) { IsBackground = true, Name = "journal sync" };
+                _syncer.Start();
+            }
+
+            bool overdue = _oldestUnsynced != 0 && Stopwatch.GetElapsedTime(_oldestUnsynced, now) > MaxUnsynced;
+            if (_oldestUnsynced == 0)
+            {
+                _oldestUnsynced = now;
+            }
+
+            Monitor.PulseAll(_syncState);
+            long target = _written;
+            while (overdue && _synced < target)
+            {
+                Monitor.Wait(_syncState);
+            }
+        }
+    }
+
+    private void SyncLoop()
+    {
+        while (true)
+        {
+            long target;
+            long started;
+            lock (_syncState)
+            {
+                while (_synced == _written && !_stopping)
+                {
+                    Monitor.Wait(_syncState);
+                }
+
+                if (_synced == _written)
+                {
+                    return;
+                }
+
+                // Gather what comes in the first half of the window into the same sync: one fdatasync per 50 ms at
+                // most under load, rather than one per write.
+                TimeSpan gather = SyncDelay - Stopwatch.GetElapsedTime(_oldestUnsynced);
+                if (gather > TimeSpan.Zero && !_stopping)
+                {
+                    Monitor.Wait(_syncState, gather);
+                }
+
+                target = _written;
+                started = Stopwatch.GetTimestamp();
+            }
+
+            lock (_fileLock)
+            {
+                if (_file is { } file)
+                {
+                    _ = NativeFdatasync(file.SafeFileHandle);
+                }
+            }
+
+            lock (_syncState)
+            {
+                _synced = target;
+                _oldestUnsynced = _written > target ? started : 0; // what came during the sync may not be on the disk
+                Monitor.PulseAll(_syncState);
+            }
+        }
+    }
+
+    private void StopSyncer()
+    {
+        Thread? syncer;
+        lock (_syncState)
+        {
+            _stopping = true;
+            syncer = _syncer;
+            Monitor.PulseAll(_syncState);
+        }
+
+        syncer?.Join();
+        lock (_syncState)
+        {
+            _syncer = null;
+            _stopping = false;
+        }
     }
 
     public bool ShouldCompact(int liveLeases) => Length > MinCompactBytes && Length > 8L * 128 * Math.Max(liveLeases, 1);
@@ -153,17 +279,25 @@ public sealed partial class LeaseStore : IDisposable
             file.Flush(flushToDisk: true);
         }
 
-        _file?.Dispose();
-        File.Move(temporary, _path, overwrite: true);
-        SyncDirectory(_directory);
-        _file = OpenForAppend(_path);
+        lock (_fileLock)
+        {
+            // The old file's unsynced tail is in the snapshot, which is on the disk once the rename is.
+            _file?.Dispose();
+            File.Move(temporary, _path, overwrite: true);
+            SyncDirectory(_directory);
+            _file = OpenForAppend(_path);
+        }
     }
 
     public void Dispose()
     {
         Flush();
-        _file?.Dispose();
-        _file = null;
+        StopSyncer();
+        lock (_fileLock)
+        {
+            _file?.Dispose();
+            _file = null;
+        }
     }
 
     private static FileStream OpenForAppend(string path) =>
@@ -190,6 +324,9 @@ public sealed partial class LeaseStore : IDisposable
 
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int NativeOpen(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fdatasync")]
+    private static partial int NativeFdatasync(SafeHandle fd);
 
     [LibraryImport("libc", EntryPoint = "fsync")]
     private static partial int NativeFsync(int fd);

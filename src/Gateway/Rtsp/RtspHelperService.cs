@@ -36,6 +36,7 @@ public sealed class RtspHelperService : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly RtspTracker _tracker;
+    private TaskCompletionSource _following = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _lock = new();
     private readonly List<MediaChange> _changes = [];
     private NflogSocket? _socket;
@@ -137,6 +138,10 @@ public sealed class RtspHelperService : BackgroundService
                 }
 
                 Apply();
+                if (_tracker.Connections > 0)
+                {
+                    _following.TrySetResult();
+                }
             }
         }
     }
@@ -162,16 +167,32 @@ public sealed class RtspHelperService : BackgroundService
 
     private async Task SweepLoopAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(s_sweepInterval, _time);
+        // A delay per round rather than a PeriodicTimer, whose timer would go on firing while the loop sleeps.
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            while (true)
             {
+                await Task.Delay(s_sweepInterval, _time, stoppingToken).ConfigureAwait(false);
+                Task following;
                 lock (_lock)
                 {
                     _tracker.Sweep(_time.GetUtcNow(), _changes);
                     Apply();
+                    if (_tracker.Connections > 0)
+                    {
+                        continue;
+                    }
+
+                    // Nothing followed, nothing to time out: sleep until a control connection is tracked.
+                    if (_following.Task.IsCompleted)
+                    {
+                        _following = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    }
+
+                    following = _following.Task;
                 }
+
+                await following.WaitAsync(stoppingToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -30,6 +30,7 @@ public sealed partial class GenaService : BackgroundService
     private readonly Lock _lock = new();
     private readonly Dictionary<string, GenaSubscription> _subscriptions = new(StringComparer.Ordinal);
     private readonly Dictionary<UpnpServiceKind, Dictionary<string, string>> _lastSent = [];
+    private TaskCompletionSource _subscribed = NewSignal();
 
     public GenaService(GatewayOptions options, MappingEngine engine, GatewayState state, UpnpDevices devices, TimeProvider time, ILogger<GenaService> logger)
     {
@@ -89,13 +90,33 @@ public sealed partial class GenaService : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(s_checkInterval, _time);
+        // A delay per round rather than a PeriodicTimer, whose timer would go on firing while the loop sleeps.
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            while (true)
             {
+                await Task.Delay(s_checkInterval, _time, stoppingToken).ConfigureAwait(false);
                 Expire();
                 SendChanges();
+
+                // With no subscriber there is nothing to watch: sleep until one subscribes.
+                Task subscribed;
+                lock (_lock)
+                {
+                    if (_subscriptions.Count > 0)
+                    {
+                        continue;
+                    }
+
+                    if (_subscribed.Task.IsCompleted)
+                    {
+                        _subscribed = NewSignal();
+                    }
+
+                    subscribed = _subscribed.Task;
+                }
+
+                await subscribed.WaitAsync(stoppingToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -139,6 +160,7 @@ public sealed partial class GenaService : BackgroundService
             }
 
             _subscriptions.Add(subscription.Sid, subscription);
+            _subscribed.TrySetResult();
         }
 
         Log.GenaSubscribed(_logger, subscription.Sid, caller.Address, service.ServiceType, seconds);
@@ -197,6 +219,8 @@ public sealed partial class GenaService : BackgroundService
             }
         }
     }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private static string? Header(HttpRequest request, string name) =>
         request.Headers.TryGetValue(name, out var values) && values.Count > 0 ? values[0] : null;

@@ -1,3 +1,4 @@
+using PortMapper.KernelBackend.Netlink;
 using System.Net;
 using System.Text;
 using PortMapper.KernelBackend.Native;
@@ -17,6 +18,7 @@ public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IDisposa
     private readonly ForwardUsers _forwards = new();
     private readonly OutboundUsers _outbound = new();
     private readonly StringBuilder _text = new(1024);
+    private NftablesMonitor? _monitor;
 
     // Open media ports and until when the kernel holds them, so that a rebuilt table has them too.
     private readonly Dictionary<MediaOpening, DateTimeOffset> _media = [];
@@ -183,6 +185,16 @@ public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IDisposa
         return live;
     }
 
+    public Task WaitForOutsideChangeAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            _monitor ??= new NftablesMonitor(_options.TableName, NftablesRuleset.SentinelSet);
+        }
+
+        return _monitor.WaitForLossAsync(cancellationToken);
+    }
+
     public bool IsIntact()
     {
         lock (_lock)
@@ -223,5 +235,9 @@ public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IDisposa
         return session.TryRun(NftablesRuleset.HelperProbe($"portmapper_probe_{Environment.ProcessId}", type), out _);
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _session.Dispose();
+        _monitor?.Dispose();
+    }
 }
