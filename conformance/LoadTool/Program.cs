@@ -9,7 +9,7 @@ using PortMapper.Conformance.PcpClient;
 // pm-load natpmp|pcp --gateway A --clients FIRST COUNT --levels 100,1000,10000 --measure N --window W [--pid PID]
 // pm-load upnp --gateway A --clients FIRST COUNT --levels ... --measure N --window W [--port P] [--control PATH]
 //              [--new-connection] [--pid PID]   SOAP AddPortMapping over keep-alive HTTP, or a connection per request
-//   (natpmp, pcp and upnp: --fill-limit S stops filling a level after S seconds and reports the rate reached)
+//   (natpmp, pcp and upnp: --fill-limit S stops filling a level, and then measuring at it, after S seconds each)
 // pm-load sequential natpmp-map|pcp-map|natpmp-renew|upnp-add --gateway A --clients FIRST COUNT [--rounds R]
 //              [--leases L] [--port P] [--control PATH]
 //                                             one request at a time, R rounds of L requests, 0 to L live leases
@@ -168,14 +168,26 @@ static async Task<int> RunLevelsAsync(Options o, IMappingLoad load, string title
             break;
         }
 
-        var (seconds, latencies) = await load.MapAsync(measure, 3600);
+        // Measured maps, in steps of at most 500, also stopped after the fill limit (a slow gateway is reported
+        // with the requests it answered in that time).
+        var latencies = new List<double>();
+        var clock = Stopwatch.StartNew();
+        int measured = 0;
+        while (measured < measure && (measured == 0 || clock.Elapsed.TotalSeconds < fillLimit))
+        {
+            int step = Math.Min(measure - measured, 500);
+            latencies.AddRange((await load.MapAsync(step, 3600)).Latencies);
+            measured += step;
+        }
+
+        double seconds = clock.Elapsed.TotalSeconds;
         latencies.Sort();
         string rss = pid is { } p ? RssMegabytes(p) : "-";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {level:N0}-{level + measure:N0} | {latencies.Count:N0} | {latencies.Count / seconds:N0} | {PortControlLoad.Percentile(latencies, 50):F2} | {PortControlLoad.Percentile(latencies, 99):F2} | {latencies.LastOrDefault():F2} | {load.Errors} | {load.Lost} | {rss} |"));
+            $"| {level:N0}-{level + measured:N0} | {latencies.Count:N0} | {latencies.Count / seconds:N0} | {PortControlLoad.Percentile(latencies, 50):F2} | {PortControlLoad.Percentile(latencies, 99):F2} | {latencies.LastOrDefault():F2} | {load.Errors} | {load.Lost} | {rss} |"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"#result level={level} reached={load.Mapped} rate={latencies.Count / seconds:F0} p50={PortControlLoad.Percentile(latencies, 50):F3} p99={PortControlLoad.Percentile(latencies, 99):F3} errors={load.Errors} lost={load.Lost}"));
-        await load.DeleteLastAsync(measure);
+        await load.DeleteLastAsync(measured);
     }
 
     return load.Errors == 0 && load.Lost == 0 ? 0 : 1;

@@ -2,7 +2,7 @@
 # PortMapper (the published daemon) and Debian's miniupnpd (miniupnpd-nftables) side by side, in the same namespace
 # lab, one after the other, under the same load; prints one table with both columns and exits.
 #   bash conformance/bench/compare.sh [--runs 3] [--rounds 10] [--levels 1000,10000] [--measure 5000]
-#        [--idle 60] [--settle 30] [--fill-limit 120] [--only portmapper|miniupnpd] [--no-throughput]
+#        [--idle 60] [--settle 30] [--fill-limit 30] [--only portmapper|miniupnpd] [--no-throughput]
 # Each run, per daemon: start it fresh; RSS once idle; CPU time over --idle seconds; one request at a time with
 # 0-100 live leases (NAT-PMP map, PCP map, NAT-PMP renewal, UPnP AddPortMapping on a new TCP connection per call as
 # miniupnpc makes them), --rounds rounds of 100 each; then per protocol (NAT-PMP, PCP, UPnP) a fresh daemon under
@@ -10,7 +10,7 @@
 # seconds after that load, and VmHWM over every process of the run. Figures are the median of the runs.
 # --smoke is a tiny run for ./test: one run, one round of 10, levels 100, 2 s idle, no settle.
 set -euo pipefail
-runs=3 rounds=10 leases=100 levels=1000,10000 measure=5000 idle=60 settle=30 fill_limit=120 only="" protocols="natpmp pcp upnp"
+runs=3 rounds=10 leases=100 levels=1000,10000 measure=5000 idle=60 settle=30 fill_limit=30 only="" protocols="natpmp pcp upnp"
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;

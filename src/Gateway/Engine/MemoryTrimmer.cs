@@ -12,13 +12,14 @@ namespace PortMapper.Gateway.Engine;
 public sealed class MemoryTrimmer
 {
     private static readonly TimeSpan s_checkInterval = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan s_trimInterval = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_trimInterval = TimeSpan.FromSeconds(15);
     private static readonly long s_slack = 8L << 20;
 
     private readonly ILogger _logger;
     private DateTimeOffset _lastCheck;
     private int _checks; // the first two run at start and a check interval later, so start-up garbage goes at once
     private DateTimeOffset _lastTrim = DateTimeOffset.MinValue;
+    private bool _deferred; // a trim was due, but the last one was too recent: check again when it may run
     private long _versionAtTrim;
     private long _allocatedAtTrim;
     private long _allocatedAtCheck;
@@ -30,11 +31,16 @@ public sealed class MemoryTrimmer
 
     /// <summary>
     /// When the next check is due: every check interval while the table keeps changing, then once more when it
-    /// has been quiet for an interval; none after that until it changes again.
+    /// has been quiet for an interval; when a trim was wanted but came too soon after the last one, as soon as it
+    /// may run; none after that until the table changes again.
     /// </summary>
     /// <param name="lastChange">When the table last changed.</param>
     public DateTimeOffset? NextCheck(DateTimeOffset lastChange) =>
-        _checks < 2 || lastChange - _lastCheck > -s_checkInterval ? _lastCheck + s_checkInterval : null;
+        _deferred ? Later(_lastTrim + s_trimInterval, _lastCheck + s_checkInterval)
+        : _checks < 2 || lastChange - _lastCheck > -s_checkInterval ? _lastCheck + s_checkInterval
+        : null;
+
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     /// <param name="now">The engine's clock.</param>
     /// <param name="version">The lease table's version (goes up with every change).</param>
@@ -67,7 +73,9 @@ public sealed class MemoryTrimmer
         // Start-up (configuration, listeners, the first kernel transaction) leaves garbage and touched pages behind.
         bool settledAfterStart = _lastTrim == DateTimeOffset.MinValue && _checks > 1 && quiet;
         _allocatedAtCheck = allocated;
-        if ((force || bloated || settledAfterChanges || settledAfterWork || settledAfterStart) && now - _lastTrim >= s_trimInterval)
+        bool wanted = force || bloated || settledAfterChanges || settledAfterWork || settledAfterStart;
+        _deferred = wanted && now - _lastTrim < s_trimInterval;
+        if (wanted && !_deferred)
         {
             _lastTrim = now;
             _versionAtTrim = version;
