@@ -70,7 +70,7 @@ public sealed partial class MappingEngine
         {
             Interlocked.Increment(ref _version);
             _lastChange = _time.GetUtcNow();
-            WakeSweeper();
+            WakeSweeperIfSooner();
         }
     }
 }

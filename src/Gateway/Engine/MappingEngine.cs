@@ -48,6 +48,7 @@ public sealed partial class MappingEngine : BackgroundService
     private readonly List<LeaseChange> _changes = [];
     private readonly List<EngineWork> _batch = [];
     private TaskCompletionSource _sweepWake = NewWake();
+    private DateTimeOffset _sweepDue = DateTimeOffset.MaxValue; // what the sweeper waits for; under _tableLock
     private LeaseTable _table;
     private volatile GatewayOptions _current;
 
@@ -229,7 +230,7 @@ public sealed partial class MappingEngine : BackgroundService
 
     /// <summary>
     /// Sweeps when the next lease expires (or the memory trimmer is due), not on a fixed tick: an idle daemon with
-    /// no lease about to expire sleeps up to a minute. Every batch that changes the table wakes it to look again.
+    /// no lease about to expire sleeps up to a minute. A batch that brings the next run forward wakes it to look again.
     /// </summary>
     private async Task SweepLoopAsync(CancellationToken stoppingToken)
     {
@@ -264,28 +265,41 @@ public sealed partial class MappingEngine : BackgroundService
         }
     }
 
-    /// <summary>When the sweeper should next run: the next expiry, the trimmer's next check, or a minute from now.</summary>
+    /// <summary>When the sweeper should next run (and will wait for): the next expiry, the trimmer's next check, or a minute from now.</summary>
     private DateTimeOffset NextSweep()
     {
-        DateTimeOffset now = _time.GetUtcNow();
-        DateTimeOffset due = now + s_idleSweep;
         lock (_tableLock)
         {
-            if (_table.NextExpiry is { } expiry && expiry < due)
-            {
-                due = expiry;
-            }
+            _sweepDue = SweepDue(_time.GetUtcNow() + s_idleSweep);
+            return _sweepDue;
+        }
+    }
 
-            if (_trimmer.NextCheck(_lastChange) is { } check && check < due)
-            {
-                due = check;
-            }
+    /// <summary>The earlier of <paramref name="latest"/>, the next expiry and the trimmer's next check. Caller holds the table lock.</summary>
+    private DateTimeOffset SweepDue(DateTimeOffset latest)
+    {
+        DateTimeOffset due = latest;
+        if (_table.NextExpiry is { } expiry && expiry < due)
+        {
+            due = expiry;
+        }
+
+        if (_trimmer.NextCheck(_lastChange) is { } check && check < due)
+        {
+            due = check;
         }
 
         return due;
     }
 
-    private void WakeSweeper() => Volatile.Read(ref _sweepWake).TrySetResult();
+    /// <summary>Wakes the sweeper only when a change brought its next run forward. Caller holds the table lock.</summary>
+    private void WakeSweeperIfSooner()
+    {
+        if (SweepDue(_sweepDue) < _sweepDue)
+        {
+            Volatile.Read(ref _sweepWake).TrySetResult();
+        }
+    }
 
     private static TaskCompletionSource NewWake() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 

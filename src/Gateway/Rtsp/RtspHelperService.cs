@@ -36,10 +36,10 @@ public sealed class RtspHelperService : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly RtspTracker _tracker;
-    private TaskCompletionSource _following = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _lock = new();
     private readonly List<MediaChange> _changes = [];
     private NflogSocket? _socket;
+    private TaskCompletionSource _following = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public RtspHelperService(
         GatewayOptions options,
