@@ -25,6 +25,8 @@ command -v capsh >/dev/null || need+=(libcap2-bin)
 [ -e /usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstaudiotestsrc.so ] || [ -e /usr/lib/aarch64-linux-gnu/gstreamer-1.0/libgstaudiotestsrc.so ] || need+=(gstreamer1.0-plugins-base)
 # The side-by-side benchmark (conformance/bench/compare.sh) and its smoke test: Debian's miniupnpd.
 [ -x /usr/sbin/miniupnpd ] || need+=(miniupnpd-nftables)
+# Fuzzing (conformance/fuzz): afl++ drives the SharpFuzz-instrumented decoders.
+command -v afl-fuzz >/dev/null || need+=(afl++)
 command -v clang >/dev/null || command -v gcc >/dev/null || need+=(clang)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"

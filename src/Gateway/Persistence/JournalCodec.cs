@@ -217,7 +217,7 @@ internal static class JournalCodec
         return (DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64BigEndian(p[1..])), ReadAddress(p, ref n));
     }
 
-    private static void Frame(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> payload)
+    internal static void Frame(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> payload)
     {
         Span<byte> header = output.GetSpan(HeaderLength + payload.Length);
         BinaryPrimitives.WriteUInt32BigEndian(header, (uint)payload.Length);

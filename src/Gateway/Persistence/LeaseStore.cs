@@ -52,45 +52,50 @@ public sealed partial class LeaseStore : IDisposable
     public StoredState Load()
     {
         Directory.CreateDirectory(_directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        StoredState state = Read(File.Exists(_path) ? File.ReadAllBytes(_path) : [], out int intact);
+        if (state.DiscardedBytes > 0)
+        {
+            // A torn tail from an interrupted write: cut it so new records follow the last intact one.
+            using var truncate = new FileStream(_path, FileMode.Open, FileAccess.Write);
+            truncate.SetLength(intact);
+            truncate.Flush(flushToDisk: true);
+        }
+
+        _file = OpenForAppend(_path);
+        return state;
+    }
+
+    /// <summary>
+    /// The state a journal holds: every intact record applied in order, a record that is intact but unreadable
+    /// skipped (one lease lost, not the start), reading stopped at the first torn or corrupt record;
+    /// <paramref name="intact"/> is the length of the records read.
+    /// </summary>
+    internal static StoredState Read(ReadOnlySpan<byte> journal, out int intact)
+    {
         var leases = new Dictionary<long, Lease>();
         DateTimeOffset? epochStart = null;
         IPAddress? epochAddress = null;
         long nextId = 1;
-        long discarded = 0;
         int skipped = 0;
         string? skipReason = null;
-        if (File.Exists(_path))
+        int offset = 0;
+        while (JournalCodec.TryReadRecord(journal[offset..], out ReadOnlySpan<byte> payload, out int consumed))
         {
-            byte[] journal = File.ReadAllBytes(_path);
-            int offset = 0;
-            while (JournalCodec.TryReadRecord(journal.AsSpan(offset), out ReadOnlySpan<byte> payload, out int consumed))
+            try
             {
-                try
-                {
-                    Apply(payload, leases, ref epochStart, ref epochAddress, ref nextId);
-                }
-                catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException)
-                {
-                    // Intact but unreadable (a later version's record, a damaged one): one lease lost, not the start.
-                    skipped++;
-                    skipReason ??= e.Message;
-                }
-
-                offset += consumed;
+                Apply(payload, leases, ref epochStart, ref epochAddress, ref nextId);
+            }
+            catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException)
+            {
+                skipped++;
+                skipReason ??= e.Message;
             }
 
-            discarded = journal.Length - offset;
-            if (discarded > 0)
-            {
-                // A torn tail from an interrupted write: cut it so new records follow the last intact one.
-                using var truncate = new FileStream(_path, FileMode.Open, FileAccess.Write);
-                truncate.SetLength(offset);
-                truncate.Flush(flushToDisk: true);
-            }
+            offset += consumed;
         }
 
-        _file = OpenForAppend(_path);
-        return new StoredState(leases.Values, epochStart, epochAddress, nextId, discarded, skipped, skipReason);
+        intact = offset;
+        return new StoredState(leases.Values, epochStart, epochAddress, nextId, journal.Length - offset, skipped, skipReason);
     }
 
     private static void Apply(ReadOnlySpan<byte> payload, Dictionary<long, Lease> leases, ref DateTimeOffset? epochStart, ref IPAddress? epochAddress, ref long nextId)

@@ -178,7 +178,7 @@ public sealed partial class UpnpHttpService
     }
 
     /// <summary>A request for a version up to the one at this URL: a WANIPConnection:1 action may be sent to :2.</summary>
-    private static bool Implements(ServiceDefinition service, string serviceType)
+    internal static bool Implements(ServiceDefinition service, string serviceType)
     {
         int colon = serviceType.LastIndexOf(':');
         return colon > 0 && serviceType[..colon] == service.TypeName
@@ -186,14 +186,16 @@ public sealed partial class UpnpHttpService
             && version >= 1 && version <= service.Version;
     }
 
-    private static bool IsXml(string? contentType)
+    internal static bool IsXml(string? contentType)
     {
         string media = (contentType ?? string.Empty).Split(';')[0].Trim();
         return media.Equals("text/xml", StringComparison.OrdinalIgnoreCase) || media.Equals("application/xml", StringComparison.OrdinalIgnoreCase);
     }
 
+    private bool NamesGateway(StringValues header, IPAddress local) => NamesGateway(header, local, Port);
+
     /// <summary>The Host header must be the address the request came to (any port given must be ours).</summary>
-    private bool NamesGateway(StringValues header, IPAddress local)
+    internal static bool NamesGateway(StringValues header, IPAddress local, int ourPort)
     {
         if (header.Count != 1 || string.IsNullOrEmpty(header[0]))
         {
@@ -219,7 +221,7 @@ public sealed partial class UpnpHttpService
             host = host[..colon];
         }
 
-        if (port is not null && port != Port.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        if (port is not null && port != ourPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
         {
             return false;
         }

@@ -52,47 +52,54 @@ public sealed class ConntrackTable : IFlowTable, IDisposable
     {
         var found = new List<byte[]>();
         Send(MsgGet, NfnetlinkMessage.FlagRequest | FlagDump, family, []);
-        while (true)
+        while (!ReadDump(_buffer.AsSpan(0, _socket.Receive(_buffer)), wanted, found))
         {
-            var messages = new NetlinkMessages(_buffer.AsSpan(0, _socket.Receive(_buffer)));
-            while (messages.MoveNext())
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// Reads one datagram of a conntrack dump, adding the original tuple of each wanted flow to
+    /// <paramref name="found"/>; true when the dump is over (its end, an error, or a truncated datagram).
+    /// </summary>
+    internal static bool ReadDump(ReadOnlySpan<byte> datagram, Dictionary<(IPAddress, byte, ushort), FlowEndpoint[]> wanted, List<byte[]> found)
+    {
+        var messages = new NetlinkMessages(datagram);
+        while (messages.MoveNext())
+        {
+            if (messages.Type is NlmsgDone or NfnetlinkMessage.NlmsgError)
             {
-                if (messages.Type is NlmsgDone or NfnetlinkMessage.NlmsgError)
-                {
-                    return found;
-                }
+                return true;
+            }
 
-                if (messages.Payload.Length < 4)
-                {
-                    continue; // no nfgenmsg: nothing to read
-                }
+            if (messages.Payload.Length < 4)
+            {
+                continue; // no nfgenmsg: nothing to read
+            }
 
-                ReadOnlySpan<byte> orig = default;
-                FlowTuple? original = null, reply = null;
-                foreach (NetlinkAttributes attribute in new NetlinkAttributes(messages.Payload[4..]))
+            ReadOnlySpan<byte> orig = default;
+            FlowTuple? original = null, reply = null;
+            foreach (NetlinkAttributes attribute in new NetlinkAttributes(messages.Payload[4..]))
+            {
+                if (attribute.Type == CtaTupleOrig)
                 {
-                    if (attribute.Type == CtaTupleOrig)
-                    {
-                        orig = attribute.Whole;
-                        original = FlowTuple.Read(attribute.Payload);
-                    }
-                    else if (attribute.Type == CtaTupleReply)
-                    {
-                        reply = FlowTuple.Read(attribute.Payload);
-                    }
+                    orig = attribute.Whole;
+                    original = FlowTuple.Read(attribute.Payload);
                 }
-
-                if (original is { } o && reply is { } r && !orig.IsEmpty && Wanted(wanted, o, r))
+                else if (attribute.Type == CtaTupleReply)
                 {
-                    found.Add(orig.ToArray());
+                    reply = FlowTuple.Read(attribute.Payload);
                 }
             }
 
-            if (messages.Truncated)
+            if (original is { } o && reply is { } r && !orig.IsEmpty && Wanted(wanted, o, r))
             {
-                return found;
+                found.Add(orig.ToArray());
             }
         }
+
+        return messages.Truncated;
     }
 
     private static bool Wanted(Dictionary<(IPAddress, byte, ushort), FlowEndpoint[]> wanted, FlowTuple original, FlowTuple reply)

@@ -62,12 +62,15 @@ public sealed class NflogSocket : IDisposable
         ReadOnlySpan<byte> span = datagram.Span;
         for (int at = 0; at + NfnetlinkMessage.HeaderLength + 4 <= span.Length;)
         {
-            int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(span[at..]);
+            // Compared unsigned: a length of 2^31 or more read as an int went negative and past this check.
+            uint declared = BinaryPrimitives.ReadUInt32LittleEndian(span[at..]);
             ushort type = BinaryPrimitives.ReadUInt16LittleEndian(span[(at + 4)..]);
-            if (length < NfnetlinkMessage.HeaderLength + 4 || at + length > span.Length)
+            if (declared < NfnetlinkMessage.HeaderLength + 4 || declared > (uint)(span.Length - at))
             {
                 return;
             }
+
+            int length = (int)declared;
 
             if (type == MsgPacket)
             {

@@ -37,10 +37,22 @@ public static class SoapWriter
         return text.ToString();
     }
 
+    /// <summary>
+    /// The value as XML character data: markup characters as entities, and a character XML 1.0 does not allow at all
+    /// (a control character, a lone surrogate, U+FFFE/U+FFFF: from an imported lease file, say) as U+FFFD, so that
+    /// one bad description cannot make every listing unreadable to the client.
+    /// </summary>
     public static void AppendEscaped(StringBuilder text, string value)
     {
-        foreach (char c in value)
+        for (int i = 0; i < value.Length; i++)
         {
+            char c = value[i];
+            if (i + 1 < value.Length && System.Xml.XmlConvert.IsXmlSurrogatePair(value[i + 1], c))
+            {
+                text.Append(c).Append(value[++i]);
+                continue;
+            }
+
             _ = c switch
             {
                 '&' => text.Append("&amp;"),
@@ -48,6 +60,7 @@ public static class SoapWriter
                 '>' => text.Append("&gt;"),
                 '"' => text.Append("&quot;"),
                 '\'' => text.Append("&apos;"),
+                _ when !System.Xml.XmlConvert.IsXmlChar(c) => text.Append('\uFFFD'),
                 _ => text.Append(c),
             };
         }

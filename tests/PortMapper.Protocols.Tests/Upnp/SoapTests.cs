@@ -101,4 +101,17 @@ public class SoapTests
         string response = SoapWriter.Response("urn:x", "A", [new("V", "<a href=\"x\">&'")]);
         Assert.Contains("<V>&lt;a href=&quot;x&quot;&gt;&amp;&apos;</V>", response, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Escape_CharactersXmlForbids_BecomeReplacementCharacters_PairsStay()
+    {
+        // Found by fuzzing (conformance/fuzz/regressions/gena): a control character in a value made the whole
+        // property set (or a port-mapping listing) unreadable XML.
+        string response = SoapWriter.Response("urn:x", "A", [new("V", "a\u0000b\u001Fc\tz\uD800y\uFFFE\U0001F600")]);
+        Assert.Contains("<V>a\uFFFDb\uFFFDc\tz\uFFFDy\uFFFD\U0001F600</V>", response, StringComparison.Ordinal);
+        using var reader = System.Xml.XmlReader.Create(new StringReader(response));
+        while (reader.Read())
+        {
+        }
+    }
 }
