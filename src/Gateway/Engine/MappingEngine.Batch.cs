@@ -22,6 +22,15 @@ public sealed partial class MappingEngine
 
         // The gateway's own ports are read afresh for each batch (lazily, by the first request that needs them).
         _admission.Refresh();
+
+        // While the journal cannot be written (a full disk), nothing new is granted: it could not be made durable.
+        // Deletes, revokes and expiry go on in memory and in the kernel; their records wait for the disk.
+        if (_store.Failing && _store.TryResume(_table.NextId))
+        {
+            Log.JournalResumed(_logger, _options.Settings.StateDirectory);
+        }
+
+        bool journalWritable = !_store.Failing;
         lock (_tableLock)
         {
             foreach (EngineWork work in _batch)
@@ -29,6 +38,9 @@ public sealed partial class MappingEngine
                 work.FirstChange = _changes.Count;
                 switch (work.Kind)
                 {
+                    case EngineWorkKind.Mapping when !journalWritable && work.Command.Kind is MappingCommandKind.Map or MappingCommandKind.Peer:
+                        work.Outcome = MappingOutcome.Denied(MappingStatus.NoResources);
+                        break;
                     case EngineWorkKind.Mapping:
                         work.Outcome = _table.Execute(work.Command, work.Device, now, _changes);
                         break;
@@ -63,9 +75,20 @@ public sealed partial class MappingEngine
 
         // Durable first: once the journal has it, a crash cannot lose what is about to be acknowledged.
         _store.Record(_changes);
-        _store.Flush();
+        HashSet<long>? undone = null;
+        if (!_store.Flush())
+        {
+            if (journalWritable)
+            {
+                Log.JournalFailing(_logger, _options.Settings.StateDirectory, _store.FailureReason ?? "write failed");
+            }
+
+            undone = RollBackUnjournaled();
+        }
+
         long journaled = Stopwatch.GetTimestamp();
         int requested = _changes.Count;
+        IReadOnlyList<LeaseChange> toKernel = undone is { Count: > 0 } ? [.. _changes.Where(c => !undone.Contains(c.Lease.Id))] : _changes;
         if (rebuild)
         {
             if (!_kernel.IsIntact())
@@ -77,7 +100,7 @@ public sealed partial class MappingEngine
         }
         else
         {
-            Settle(_kernel.Apply(_changes, LiveLeases, _state.Current.ExternalAddress, now), now, rebuilt: false);
+            Settle(_kernel.Apply(toKernel, LiveLeases, _state.Current.ExternalAddress, now), now, rebuilt: false);
         }
 
         if (_changes.Count > requested)
@@ -96,9 +119,9 @@ public sealed partial class MappingEngine
         long programmed = Stopwatch.GetTimestamp();
         _reaper?.SubmitEnded(_changes, _state.Current.ExternalAddress);
         BatchLog.Write(_logger, _batch, _changes, now);
-        if (_store.ShouldCompact(_table.Count))
+        if (!_store.Failing && _store.ShouldCompact(_table.Count)
+            && _store.Compact(_table.Leases, _state.Current.EpochStart, _state.Current.ExternalAddress, _table.NextId))
         {
-            _store.Compact(_table.Leases, _state.Current.EpochStart, _state.Current.ExternalAddress, _table.NextId);
             Log.Compacted(_logger, _table.Count);
         }
 
@@ -123,6 +146,53 @@ public sealed partial class MappingEngine
 
         _batch.Clear();
         _changes.Clear();
+    }
+
+    /// <summary>
+    /// The journal could not take this batch, so what it granted is not durable and is not acknowledged: requests
+    /// that added or renewed a lease get <see cref="MappingStatus.NoResources"/>, and the leases they added are
+    /// removed again (the kernel never sees them; their records wait, with the removals, for the disk). A renewed
+    /// lease keeps its new expiry in memory, but its client is told the renewal failed, so no promise outlives a crash.
+    /// </summary>
+    private HashSet<long> RollBackUnjournaled()
+    {
+        var added = new HashSet<long>();
+        foreach (EngineWork work in _batch)
+        {
+            if (work.Kind != EngineWorkKind.Mapping || work.Outcome.Status != MappingStatus.Granted)
+            {
+                continue;
+            }
+
+            bool granted = false;
+            for (int i = work.FirstChange; i < work.EndChange; i++)
+            {
+                granted |= _changes[i].Kind is LeaseChangeKind.Added or LeaseChangeKind.Renewed;
+                if (_changes[i].Kind == LeaseChangeKind.Added)
+                {
+                    added.Add(_changes[i].Lease.Id);
+                }
+            }
+
+            if (granted)
+            {
+                work.Outcome = MappingOutcome.Denied(MappingStatus.NoResources);
+            }
+        }
+
+        int first = _changes.Count;
+        lock (_tableLock)
+        {
+            foreach (long id in added)
+            {
+                _table.Remove(id, _changes);
+            }
+
+            NoteTableChanged();
+        }
+
+        _store.Record(_changes[first..]);
+        return added;
     }
 
     /// <summary>A mapping request whose added or renewed lease the kernel refused gets <see cref="MappingStatus.KernelRefused"/>.</summary>

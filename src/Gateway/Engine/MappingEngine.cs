@@ -180,7 +180,13 @@ public sealed partial class MappingEngine : BackgroundService
         Rebuild(now);
         restored -= _changes.Count;
         _changes.Clear();
-        _store.Compact(table.Leases, epochStart, external, table.NextId);
+        if (!_store.Compact(table.Leases, epochStart, external, table.NextId))
+        {
+            // A full disk does not stop the start: the journal as it was holds every lease; new ones wait for space.
+            Log.JournalFailing(_logger, _options.Settings.StateDirectory, _store.FailureReason ?? "write failed");
+            _store.MarkFailing();
+        }
+
         if (!_state.Current.KernelInSync)
         {
             // Serving requests that cannot reach the kernel would only mislead clients.

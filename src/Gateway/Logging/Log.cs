@@ -39,6 +39,12 @@ internal static partial class Log
     [LoggerMessage(1007, LogLevel.Debug, "{Client} asked for {Protocol} port {InternalPort}: {Status}")]
     public static partial void MappingRefused(ILogger logger, IPAddress client, MappingProtocol protocol, ushort internalPort, MappingStatus status);
 
+    [LoggerMessage(1045, LogLevel.Error, "Cannot write the lease journal in {Directory} ({Reason}): new mappings and renewals are refused (out of resources) until it can; existing leases keep working")]
+    public static partial void JournalFailing(ILogger logger, string directory, string reason);
+
+    [LoggerMessage(1046, LogLevel.Warning, "The lease journal in {Directory} is writable again: new mappings are granted")]
+    public static partial void JournalResumed(ILogger logger, string directory);
+
     [LoggerMessage(1008, LogLevel.Information, "Compacted the lease journal to {Count} leases")]
     public static partial void Compacted(ILogger logger, int count);
 

@@ -39,6 +39,8 @@ public sealed partial class LeaseStore : IDisposable
     private long _written;      // writes made
     private long _synced;       // writes known to be on the disk
     private long _oldestUnsynced; // Stopwatch timestamp from which data may not be on the disk; 0: all synced
+    private long _fileLength;   // the file's length after the last whole write: where a failed write is cut back to
+    private bool _cutBack;      // a failed write may have left part of a record: cut the file back before the next
 
     public LeaseStore(string directory, bool fsync)
     {
@@ -47,7 +49,16 @@ public sealed partial class LeaseStore : IDisposable
         _fsync = fsync;
     }
 
-    public long Length => (_file?.Length ?? 0) + _pending.WrittenCount;
+    public long Length => _fileLength + _pending.WrittenCount;
+
+    /// <summary>
+    /// The journal could not take the last write (disk full, quota, I/O error): what was recorded since stays
+    /// pending, in order, and goes out with the first write that succeeds. Nothing recorded meanwhile is durable.
+    /// </summary>
+    public bool Failing { get; private set; }
+
+    /// <summary>Why the last write failed, while <see cref="Failing"/>.</summary>
+    public string? FailureReason { get; private set; }
 
     public StoredState Load()
     {
@@ -62,6 +73,7 @@ public sealed partial class LeaseStore : IDisposable
         }
 
         _file = OpenForAppend(_path);
+        _fileLength = _file.Length;
         return state;
     }
 
@@ -140,20 +152,85 @@ public sealed partial class LeaseStore : IDisposable
 
     public void RecordEpoch(DateTimeOffset start, IPAddress? address) => JournalCodec.WriteEpoch(_pending, start, address);
 
-    /// <summary>Writes what was recorded since the last flush (one write, then fsync when configured).</summary>
-    public void Flush()
+    /// <summary>
+    /// Writes what was recorded since the last flush (one write, then fsync when configured). False when the file
+    /// cannot take it: the records stay pending, the file is cut back to its last whole record (a torn record in the
+    /// middle would hide every later one from the next start), and <see cref="Failing"/> is set until a write succeeds.
+    /// </summary>
+    public bool Flush()
     {
         if (_pending.WrittenCount == 0)
         {
-            return;
+            return true;
         }
 
         FileStream file = _file ?? throw new InvalidOperationException("Load the store before writing to it.");
-        file.Write(_pending.WrittenSpan);
+        try
+        {
+            if (_cutBack)
+            {
+                file = CutBack();
+            }
+
+            file.Write(_pending.WrittenSpan);
+        }
+        catch (IOException e)
+        {
+            _cutBack = true;
+            Failing = true;
+            FailureReason = e.Message;
+            return false;
+        }
+
+        _fileLength += _pending.WrittenCount;
         _pending.ResetWrittenCount();
+        Failing = false;
+        FailureReason = null;
         if (_fsync)
         {
             RequestSync();
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// While <see cref="Failing"/>: tries the file again, with what is pending or, when nothing is, a record that
+    /// changes nothing (the identifier floor). True once the journal takes writes again.
+    /// </summary>
+    public bool TryResume(long nextId)
+    {
+        if (!Failing)
+        {
+            return true;
+        }
+
+        if (_pending.WrittenCount == 0)
+        {
+            JournalCodec.WriteIdFloor(_pending, nextId);
+        }
+
+        return Flush();
+    }
+
+    /// <summary>The journal is known not to take writes (the start could not rewrite it): grant nothing until it does.</summary>
+    public void MarkFailing() => Failing = true;
+
+    /// <summary>Cuts the file back to the end of its last whole write (shrinking needs no space) and reopens it.</summary>
+    private FileStream CutBack()
+    {
+        lock (_fileLock)
+        {
+            _file?.Dispose();
+            _file = null;
+            using (var truncate = new FileStream(_path, FileMode.Open, FileAccess.Write, FileShare.Read, 1, FileOptions.None))
+            {
+                truncate.SetLength(_fileLength);
+            }
+
+            _file = OpenForAppend(_path);
+            _cutBack = false;
+            return _file;
         }
     }
 
@@ -265,10 +342,17 @@ public sealed partial class LeaseStore : IDisposable
 
     public bool ShouldCompact(int liveLeases) => Length > MinCompactBytes && Length > 8L * 128 * Math.Max(liveLeases, 1);
 
-    /// <summary>Rewrites the journal as a snapshot of the live state; the old file stays whole until the rename.</summary>
-    public void Compact(IEnumerable<Lease> leases, DateTimeOffset epochStart, IPAddress? epochAddress, long nextId)
+    /// <summary>
+    /// Rewrites the journal as a snapshot of the live state; the old file stays whole until the rename. False (the
+    /// old file and anything pending kept as they were) when the disk cannot take the snapshot.
+    /// </summary>
+    public bool Compact(IEnumerable<Lease> leases, DateTimeOffset epochStart, IPAddress? epochAddress, long nextId)
     {
-        Flush();
+        if (!Flush())
+        {
+            return false;
+        }
+
         string temporary = _path + ".tmp";
         var snapshot = new ArrayBufferWriter<byte>(64 * 1024);
         JournalCodec.WriteEpoch(snapshot, epochStart, epochAddress);
@@ -278,10 +362,24 @@ public sealed partial class LeaseStore : IDisposable
             JournalCodec.WritePut(snapshot, lease);
         }
 
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+        try
         {
+            using var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None);
             file.Write(snapshot.WrittenSpan);
             file.Flush(flushToDisk: true);
+        }
+        catch (IOException e)
+        {
+            try
+            {
+                File.Delete(temporary);
+            }
+            catch (IOException)
+            {
+            }
+
+            FailureReason = e.Message;
+            return false;
         }
 
         lock (_fileLock)
@@ -291,7 +389,10 @@ public sealed partial class LeaseStore : IDisposable
             File.Move(temporary, _path, overwrite: true);
             SyncDirectory(_directory);
             _file = OpenForAppend(_path);
+            _fileLength = snapshot.WrittenCount;
         }
+
+        return true;
     }
 
     public void Dispose()
