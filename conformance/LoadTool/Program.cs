@@ -17,6 +17,9 @@ using PortMapper.Conformance.PcpClient;
 // pm-load rtsp-server --listen ADDR:PORT        a minimal RTSP server that streams to whoever SETUPs (run it upstream)
 // pm-load rtsp --server ADDR:PORT --clients FIRST COUNT --levels 0,100,1000 --measure N --window W [--pid PID]
 //                                             RTSP helper: SETUP answered -> first media packet, with held sessions
+// pm-load soak --gateway A --clients FIRST COUNT --seconds S --token-file F [--rtsp ADDR:PORT] [--ledger FILE]
+//                                             the soak's mixed load with a ledger of acknowledged leases, audited
+//                                             against the admin API (on the gateway's LAN address) every 15 s and at the end
 // pm-load pcp-map --gateway A --client C --port N [--protocol tcp|udp] [--external N] [--lifetime S] [--filter ADDR/LEN]
 //                                             one PCP MAP by hand (Debian ships no PCP client)
 return args.FirstOrDefault() switch
@@ -29,6 +32,7 @@ return args.FirstOrDefault() switch
     "pcp-map" => await PcpMapAsync(Options.Parse(args[1..])),
     "rtsp-server" => await RtspServerAsync(Options.Parse(args[1..])),
     "rtsp" => await RtspLoadAsync(Options.Parse(args[1..])),
+    "soak" => await SoakAsync(Options.Parse(args[1..])),
     _ => Usage(),
 };
 
@@ -40,8 +44,23 @@ static int Usage()
     Console.Error.WriteLine("       pm-load ready --gateway A [--timeout SECONDS]");
     Console.Error.WriteLine("       pm-load rtsp-server --listen ADDR:PORT");
     Console.Error.WriteLine("       pm-load rtsp --server ADDR:PORT --clients FIRST COUNT [--levels 0,100,1000] [--measure N] [--window W] [--pid PID]");
+    Console.Error.WriteLine("       pm-load soak --gateway A --clients FIRST COUNT --seconds S --token-file F [--rtsp ADDR:PORT] [--ledger FILE]");
     Console.Error.WriteLine("       pm-load pcp-map --gateway A --client C --port N [--protocol tcp|udp] [--external N] [--lifetime S] [--filter ADDR/LEN]");
     return 2;
+}
+
+static async Task<int> SoakAsync(Options o)
+{
+    using var soak = new SoakLoad(IPAddress.Parse(o.Get("gateway")), Clients(o), o.Get("token-file"), o.Has("rtsp") ? IPEndPoint.Parse(o.Get("rtsp")) : null);
+    await soak.RunAsync(TimeSpan.FromSeconds(double.Parse(o.Get("seconds"), CultureInfo.InvariantCulture)));
+    bool audited = await soak.FinalAuditAsync(TimeSpan.FromSeconds(60));
+    if (o.Has("ledger"))
+    {
+        soak.WriteLedger(o.Get("ledger"));
+    }
+
+    Console.WriteLine("#soak " + soak + (audited ? string.Empty : " final-audit=failed"));
+    return audited ? 0 : 1;
 }
 
 static List<IPAddress> Clients(Options o)

@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# An hour-long (or MINUTES-long) soak of the published daemon in the namespace lab, with faults injected.
+#   bash conformance/soak/soak.sh MINUTES [--faults a,b,...] [--seed N]
+#
+# Load: 150 LAN clients, each a device of its own (a macvlan interface with its own MAC address), map, renew and
+# delete ports over NAT-PMP, PCP and UPnP, subscribe to GENA events, and run RTSP sessions to a server beyond the
+# WAN (pm-load soak), keeping a ledger of every acknowledged lease, audited against the lease table every 15 s.
+# Faults, one every 20-40 s at random: kill9 (kill -9, restart), flush (nft flush ruleset), wan (the WAN address
+# changes, and back next time), link (LAN link down and up), disk (the state filesystem, a 4 MiB tmpfs, is full for
+# 10 s), hup (SIGHUP with a broken config, then the good one again), garbage (a burst of malformed packets).
+# The last 40 s have no faults. At the end: the ledger against the table (final audit), the lease table against the
+# kernel's map, and RSS, open descriptors and threads against their level one minute in. Last line:
+#   acked=N lost=L kernel-mismatch=K rss-growth=P% fds-growth=P%
+# Exit status 0 when nothing was lost, the kernel matches, the daemon never stopped by itself, and growth is
+# within 20%.
+set -euo pipefail
+minutes=${1:?usage: soak.sh MINUTES [--faults a,b,...] [--seed N]}
+shift
+faults="kill9,flush,wan,link,disk,hup,garbage" seed=$$
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --faults) faults=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+RANDOM=$seed
+source "$(dirname "$0")/../bench/prepare.sh"
+
+p=sk-
+gw=${p}gw lan=${p}lan1 lan2=${p}lan2 wan=${p}wan
+work=$(mktemp -d /tmp/portmapper-soak.XXXXXX)
+state=$work/state
+config=$work/config.json
+log=$work/daemon.log
+daemon="" server="" loader=""
+cleanup() {
+  [ -n "$loader" ] && kill "$loader" 2>/dev/null || true
+  [ -n "$daemon" ] && kill "$daemon" 2>/dev/null || true
+  [ -n "$server" ] && kill "$server" 2>/dev/null || true
+  wait 2>/dev/null || true
+  umount "$state" 2>/dev/null || true
+  bash conformance/lab/lab.sh down $p >/dev/null 2>&1 || true
+  if [ "${SOAK_KEEP:-0}" != 1 ]; then rm -rf "$work"; else echo "kept: $work"; fi
+}
+trap cleanup EXIT
+
+bash conformance/lab/lab.sh down $p >/dev/null 2>&1 || true
+bash conformance/lab/lab.sh up $p
+# The WAN address can change to .5 and back; the other address stays when the first one goes.
+ip netns exec $gw sysctl -qw net.ipv4.conf.wan0.promote_secondaries=1
+ip netns exec $lan sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+for i in $(seq 100 249); do
+  ip -n $lan link add c$i link eth0 type macvlan mode bridge
+  ip -n $lan addr add 192.168.77.$i/32 dev c$i
+  ip -n $lan link set c$i up
+done
+
+mkdir -p "$state"
+mount -t tmpfs -o size=4m,mode=0755 tmpfs "$state"
+# Defaults, with the admin endpoint on the LAN address (the load's auditor reads the table there).
+good_config='{ "admin": { "listen": "192.168.77.1:8470", "mdns": false } }'
+echo "$good_config" > "$config"
+
+starts=0
+start_daemon() {
+  ip netns exec $gw "$bin" run --state-dir "$state" --config "$config" --log-level information >> "$log" 2>&1 &
+  daemon=$!
+  starts=$((starts + 1))
+  ip netns exec $lan "${load[@]}" ready --gateway 192.168.77.1 --timeout 30 >/dev/null
+}
+
+# Figures of the running daemon: RSS in kB, open descriptors, threads.
+figures() {
+  echo "$(awk '/VmRSS/ { print $2 }' /proc/$daemon/status) $(ls /proc/$daemon/fd | wc -l) $(awk '/Threads/ { print $2 }' /proc/$daemon/status)"
+}
+
+unexpected=0
+# The daemon must be running whenever no fault of ours stopped it.
+check_alive() {
+  if ! kill -0 "$daemon" 2>/dev/null || grep -q '^State:.*Z' "/proc/$daemon/status" 2>/dev/null; then
+    unexpected=$((unexpected + 1))
+    echo "soak: the daemon stopped by itself (see $log); restarting it" >&2
+    tail -5 "$log" >&2
+    start_daemon
+  fi
+}
+
+wan_now=203.0.113.1
+fault() {
+  case "$1" in
+    kill9)
+      kill -9 "$daemon"; wait "$daemon" 2>/dev/null || true
+      start_daemon ;;
+    flush)
+      ip netns exec $gw nft flush ruleset
+      # The lab's own masquerade (what the router's firewall would put back after a reload).
+      ip netns exec $gw nft -f - <<'NFT'
+table ip lab_masq {
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "wan0" masquerade
+  }
+}
+NFT
+      ;;
+    wan)
+      local next=203.0.113.5
+      [ "$wan_now" = 203.0.113.5 ] && next=203.0.113.1
+      ip netns exec $gw ip addr add $next/24 dev wan0
+      ip netns exec $gw ip addr del $wan_now/24 dev wan0
+      ip netns exec $gw ip route replace default via 203.0.113.2 dev wan0
+      wan_now=$next ;;
+    link)
+      ip netns exec $gw ip link set br-lan down
+      sleep 2
+      ip netns exec $gw ip link set br-lan up
+      # What the network configuration puts back: IPv6 addresses go with the link.
+      ip netns exec $gw ip -6 addr add 2001:db8:77::1/64 dev br-lan nodad 2>/dev/null || true ;;
+    disk)
+      dd if=/dev/zero of="$state/fill" bs=64k 2>/dev/null || true
+      sleep 10
+      rm -f "$state/fill" ;;
+    hup)
+      echo '{ "admin": { "listen": ' > "$config"
+      kill -HUP "$daemon"
+      sleep 2
+      echo "$good_config" > "$config"
+      kill -HUP "$daemon" ;;
+    garbage)
+      ip netns exec $lan2 python3 - <<'PY'
+import os, random, socket
+random.seed(os.getpid())
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(3000):
+    size = random.choice([0, 1, 2, 11, 12, 24, 59, 60, 61, 100, 1100, 1101, 1500])
+    data = bytes(random.getrandbits(8) for _ in range(size))
+    if data and random.random() < 0.5:
+        data = bytes([random.choice([0, 1, 2]), random.choice([0, 1, 2, 3, 128])]) + data[2:]
+    udp.sendto(data, ("192.168.77.1", random.choice([5351, 5351, 1900, 5350])))
+for i in range(40):
+    try:
+        t = socket.create_connection(("192.168.77.1", random.choice([5000, 8470])), timeout=1)
+        t.sendall(random.choice([b"POST /ctl/IPConn1 HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n<",
+                                 b"SUBSCRIBE /evt/IPConn1 HTTP/1.1\r\nCALLBACK: <http://203.0.113.2/>\r\n\r\n",
+                                 bytes(random.getrandbits(8) for _ in range(2000))]))
+        t.close()
+    except OSError:
+        pass
+PY
+      ;;
+  esac
+}
+
+start_daemon
+ip netns exec $wan "${load[@]}" rtsp-server --listen 203.0.113.2:554 >/dev/null 2>&1 &
+server=$!
+seconds=$((minutes * 60))
+ip netns exec $lan "${load[@]}" soak --gateway 192.168.77.1 --clients 192.168.77.100 150 --seconds $seconds \
+  --token-file "$state/admin.token" --rtsp 203.0.113.2:554 --ledger "$work/ledger" > "$work/load.out" 2> "$work/load.err" &
+loader=$!
+clock=$SECONDS
+echo "soak: $minutes min, faults $faults, seed $seed, daemon $bin, $(nproc) cores"
+
+# The level after the first minute (under load, before any fault).
+sleep 60
+check_alive
+read -r rss0 fds0 threads0 < <(figures)
+echo "soak: after the first minute: RSS $((rss0 / 1024)) MB, $fds0 descriptors, $threads0 threads"
+
+IFS=, read -r -a kinds <<< "$faults"
+declare -A injected=()
+while [ $((SECONDS - clock + 40 + 40)) -lt $seconds ]; do
+  sleep $((20 + RANDOM % 21))
+  check_alive
+  kind=${kinds[$((RANDOM % ${#kinds[@]}))]}
+  echo "soak: $(date +%T) fault: $kind"
+  fault "$kind"
+  injected[$kind]=$(( ${injected[$kind]:-0} + 1 ))
+done
+check_alive
+
+# The load ends on its own, then audits the ledger once more.
+wait "$loader" || true
+loader=""
+check_alive
+cat "$work/load.out"
+grep -v '^$' "$work/load.err" | head -20 >&2 || true
+
+# The lease table against the kernel's NAT map: the same (protocol, port) -> (address, port), nothing more or less.
+token=$(cat "$state/admin.token")
+ip netns exec $gw curl -s -H "Authorization: Bearer $token" http://192.168.77.1:8470/api/leases \
+  | python3 -c 'import json,sys; [print(l["protocol"].lower(), l["externalPort"], l["internalAddress"], l["internalPort"]) for l in json.load(sys.stdin) if not l["pinhole"] and not l["remotePeer"]]' \
+  | sort > "$work/table"
+ip netns exec $gw nft -j list map inet portmapper nat4 \
+  | python3 -c '
+import json, sys
+for item in json.load(sys.stdin)["nftables"]:
+    m = item.get("map")
+    if not m: continue
+    for e in m.get("elem", []):
+        key, value = e
+        if isinstance(key, dict) and "elem" in key: key = key["elem"]["val"]
+        proto, port = key["concat"]
+        addr, iport = value["concat"]
+        print({6: "tcp", 17: "udp"}.get(proto, proto), port, addr, iport)
+' | sort > "$work/kernel"
+mismatch=$(comm -3 "$work/table" "$work/kernel" | wc -l)
+if [ "$mismatch" -gt 0 ]; then echo "soak: table and kernel differ:" >&2; comm -3 "$work/table" "$work/kernel" | head >&2; fi
+
+# Back to the level of the first minute once the load is gone (the trimmer hands memory back within 30 s).
+sleep 30
+read -r rss1 fds1 threads1 < <(figures)
+growth() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 100 / a }'; }
+rss_growth=$(growth "$rss0" "$rss1") fds_growth=$(growth "$fds0" "$fds1") threads_growth=$(growth "$threads0" "$threads1")
+acked=$(sed -nE 's/.* acked=([0-9]+).*/\1/p' "$work/load.out")
+lost=$(sed -nE 's/.* lost=([0-9]+).*/\1/p' "$work/load.out")
+echo "soak: faults injected: $(for k in "${!injected[@]}"; do printf '%s=%s ' "$k" "${injected[$k]}"; done)"
+echo "soak: daemon starts $starts, stopped by itself $unexpected; $(wc -l < "$work/table") leases at the end"
+echo "soak: at the end: RSS $((rss1 / 1024)) MB, $fds1 descriptors, $threads1 threads (threads-growth=$threads_growth%)"
+echo "acked=${acked:-0} lost=${lost:-unknown} kernel-mismatch=$mismatch rss-growth=$rss_growth% fds-growth=$fds_growth%"
+[ "${lost:-1}" = 0 ] && [ "$mismatch" = 0 ] && [ "$unexpected" = 0 ] \
+  && [ "$rss_growth" -le 20 ] && [ "$fds_growth" -le 20 ] && [ "$threads_growth" -le 20 ]
