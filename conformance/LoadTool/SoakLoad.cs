@@ -119,6 +119,20 @@ internal sealed class SoakLoad : IDisposable
             await Task.Delay(random.Next(0, 3000), stop);
             while (!stop.IsCancellationRequested)
             {
+                // Leases that ran out are gone from the gateway as from the ledger (a renewal would be a new lease).
+                DateTimeOffset now = DateTimeOffset.UtcNow;
+                lock (_lock)
+                {
+                    foreach (Entry e in mine.Where(e => !e.Gone && e.Expires < now))
+                    {
+                        e.Gone = true;
+                        if (_ledger.TryGetValue(e.Key, out Entry? held) && held == e)
+                        {
+                            _ledger.Remove(e.Key);
+                        }
+                    }
+                }
+
                 mine.RemoveAll(e => e.Gone);
                 // Each client keeps about TargetLeasesPerClient leases (reached within the first minute, so that the
                 // soak's level after the first minute is the steady state): below it, it maps; at it, it renews,
@@ -186,12 +200,17 @@ internal sealed class SoakLoad : IDisposable
             entry.External = r.External;
             entry.Expires = sent + TimeSpan.FromSeconds(r.Lifetime);
             entry.AckedAt = DateTimeOffset.UtcNow;
-            if (_ledger.TryGetValue(entry.Key, out Entry? old) && old != entry)
+            if (_ledger.TryGetValue(entry.Key, out Entry? old) && old != entry && old.Expires > sent && !old.Uncertain)
             {
                 // The gateway handed out a port the ledger holds for another lease: one of the two is not there.
                 Console.Error.WriteLine($"soak: {entry.Key} granted to {entry.Internal}:{entry.InternalPort} but held by {old.Internal}:{old.InternalPort}");
                 old.Uncertain = true;
                 old.Gone = true;
+            }
+
+            if (_ledger.TryGetValue(entry.Key, out Entry? replaced) && replaced != entry)
+            {
+                replaced.Gone = true;
             }
 
             _ledger[entry.Key] = entry;
@@ -220,6 +239,15 @@ internal sealed class SoakLoad : IDisposable
                 {
                     entry.Expires = sent + TimeSpan.FromSeconds(r.Lifetime);
                     _renewed++;
+                }
+                else if (r.Granted && entry.Expires <= sent)
+                {
+                    // It had run out before the renewal was sent: the answer is a new lease, on whatever port.
+                    _ledger.Remove(entry.Key);
+                    entry.External = r.External;
+                    entry.Expires = sent + TimeSpan.FromSeconds(r.Lifetime);
+                    entry.AckedAt = DateTimeOffset.UtcNow;
+                    _ledger[entry.Key] = entry;
                 }
                 else if (r.Granted)
                 {

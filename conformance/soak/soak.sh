@@ -7,7 +7,8 @@
 # WAN (pm-load soak), keeping a ledger of every acknowledged lease, audited against the lease table every 15 s.
 # Faults, one every 20-40 s at random: kill9 (kill -9, restart), flush (nft flush ruleset), wan (the WAN address
 # changes, and back next time), link (LAN link down and up), disk (the state filesystem, a 4 MiB tmpfs, is full for
-# 10 s), hup (SIGHUP with a broken config, then the good one again), garbage (a burst of malformed packets).
+# 10 s), hup (SIGHUP with a broken config, then the good one again), garbage (a burst of malformed packets);
+# none (nothing: a soak without faults).
 # The last 40 s have no faults. At the end: the ledger against the table (final audit), the lease table against the
 # kernel's map, and RSS, open descriptors and threads against their level one minute in. Last line:
 #   acked=N lost=L kernel-mismatch=K rss-growth=P% fds-growth=P%
@@ -64,7 +65,7 @@ echo "$good_config" > "$config"
 
 starts=0
 start_daemon() {
-  ip netns exec $gw "$bin" run --state-dir "$state" --config "$config" --log-level information >> "$log" 2>&1 &
+  ip netns exec $gw "$bin" run --state-dir "$state" --config "$config" --log-level "${SOAK_LOG_LEVEL:-information}" >> "$log" 2>&1 &
   daemon=$!
   starts=$((starts + 1))
   ip netns exec $lan "${load[@]}" ready --gateway 192.168.77.1 --timeout 30 >/dev/null
@@ -73,6 +74,16 @@ start_daemon() {
 # Figures of the running daemon: RSS in kB, open descriptors, threads.
 figures() {
   echo "$(awk '/VmRSS/ { print $2 }' /proc/$daemon/status) $(ls /proc/$daemon/fd | wc -l) $(awk '/Threads/ { print $2 }' /proc/$daemon/status)"
+}
+
+# The level: the median of each figure over 9 samples 2 s apart (a burst of GENA notifications or of connections
+# at one instant is not a level).
+level() {
+  local samples=()
+  for _ in 1 2 3 4 5 6 7 8 9; do samples+=("$(figures)"); sleep 2; done
+  for column in 1 2 3; do
+    printf '%s\n' "${samples[@]}" | awk -v c=$column '{ print $c }' | sort -n | sed -n 5p
+  done | paste -sd' '
 }
 
 unexpected=0
@@ -89,6 +100,7 @@ check_alive() {
 wan_now=203.0.113.1
 fault() {
   case "$1" in
+    none) ;;
     kill9)
       kill -9 "$daemon"; wait "$daemon" 2>/dev/null || true
       start_daemon ;;
@@ -163,9 +175,9 @@ clock=$SECONDS
 echo "soak: $minutes min, faults $faults, seed $seed, daemon $bin, $(nproc) cores"
 
 # The level after the first minute (under load, before any fault).
-sleep 60
+sleep 42
 check_alive
-read -r rss0 fds0 threads0 < <(figures)
+read -r rss0 fds0 threads0 < <(level)
 echo "soak: after the first minute: RSS $((rss0 / 1024)) MB, $fds0 descriptors, $threads0 threads"
 
 IFS=, read -r -a kinds <<< "$faults"
@@ -174,7 +186,8 @@ while [ $((SECONDS - clock + 40 + 40)) -lt $seconds ]; do
   sleep $((20 + RANDOM % 21))
   check_alive
   kind=${kinds[$((RANDOM % ${#kinds[@]}))]}
-  echo "soak: $(date +%T) fault: $kind"
+  read -r rss fds threads < <(figures)
+  echo "soak: $(date +%T) fault: $kind (RSS $((rss / 1024)) MB, $fds descriptors, $threads threads)"
   fault "$kind"
   injected[$kind]=$(( ${injected[$kind]:-0} + 1 ))
 done
@@ -188,35 +201,53 @@ cat "$work/load.out"
 grep -v '^$' "$work/load.err" | head -20 >&2 || true
 
 # The lease table against the kernel's NAT map: the same (protocol, port) -> (address, port), nothing more or less.
+# Leases within 10 s of their end on either side are left out of both: the kernel's entries time out by themselves,
+# rounded to its own clock.
 token=$(cat "$state/admin.token")
-ip netns exec $gw curl -s -H "Authorization: Bearer $token" http://192.168.77.1:8470/api/leases \
-  | python3 -c 'import json,sys; [print(l["protocol"].lower(), l["externalPort"], l["internalAddress"], l["internalPort"]) for l in json.load(sys.stdin) if not l["pinhole"] and not l["remotePeer"]]' \
-  | sort > "$work/table"
-ip netns exec $gw nft -j list map inet portmapper nat4 \
-  | python3 -c '
+ip netns exec $gw curl -s -H "Authorization: Bearer $token" http://192.168.77.1:8470/api/leases > "$work/table.json"
+ip netns exec $gw nft -j list map inet portmapper nat4 > "$work/kernel.json"
+mismatch=$(python3 - "$work/table.json" "$work/kernel.json" <<'PY'
 import json, sys
-for item in json.load(sys.stdin)["nftables"]:
+table, near = {}, set()
+for l in json.load(open(sys.argv[1])):
+    if l["pinhole"] or l["remotePeer"]:
+        continue
+    key = (l["protocol"].lower(), l["externalPort"])
+    table[key] = (l["internalAddress"], l["internalPort"])
+    if l["secondsLeft"] is not None and l["secondsLeft"] <= 10:
+        near.add(key)
+kernel = {}
+for item in json.load(open(sys.argv[2]))["nftables"]:
     m = item.get("map")
-    if not m: continue
-    for e in m.get("elem", []):
-        key, value = e
-        if isinstance(key, dict) and "elem" in key: key = key["elem"]["val"]
-        proto, port = key["concat"]
-        addr, iport = value["concat"]
-        print({6: "tcp", 17: "udp"}.get(proto, proto), port, addr, iport)
-' | sort > "$work/kernel"
-mismatch=$(comm -3 "$work/table" "$work/kernel" | wc -l)
-if [ "$mismatch" -gt 0 ]; then echo "soak: table and kernel differ:" >&2; comm -3 "$work/table" "$work/kernel" | head >&2; fi
+    if not m:
+        continue
+    for key, value in m.get("elem", []):
+        if isinstance(key, dict) and "elem" in key:
+            k = key["elem"]["val"]["concat"]
+            expires = key["elem"].get("expires", 3600)
+        else:
+            k, expires = key["concat"], 3600
+        proto = {6: "tcp", 17: "udp"}.get(k[0], str(k[0]))
+        kernel[(proto, k[1])] = tuple(value["concat"])
+        if expires <= 10:
+            near.add((proto, k[1]))
+diff = [(k, table.get(k), kernel.get(k)) for k in set(table) | set(kernel) if k not in near and table.get(k) != kernel.get(k)]
+for d in sorted(diff, key=str)[:10]:
+    print(f"soak: table {d[1]} kernel {d[2]} for {d[0]}", file=sys.stderr)
+print(len(diff))
+PY
+)
+echo "soak: $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$work/table.json") leases in the table at the end, $mismatch differing from the kernel"
 
 # Back to the level of the first minute once the load is gone (the trimmer hands memory back within 30 s).
 sleep 30
-read -r rss1 fds1 threads1 < <(figures)
+read -r rss1 fds1 threads1 < <(level)
 growth() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 100 / a }'; }
 rss_growth=$(growth "$rss0" "$rss1") fds_growth=$(growth "$fds0" "$fds1") threads_growth=$(growth "$threads0" "$threads1")
 acked=$(sed -nE 's/.* acked=([0-9]+).*/\1/p' "$work/load.out")
 lost=$(sed -nE 's/.* lost=([0-9]+).*/\1/p' "$work/load.out")
 echo "soak: faults injected: $(for k in "${!injected[@]}"; do printf '%s=%s ' "$k" "${injected[$k]}"; done)"
-echo "soak: daemon starts $starts, stopped by itself $unexpected; $(wc -l < "$work/table") leases at the end"
+echo "soak: daemon starts $starts, stopped by itself $unexpected"
 echo "soak: at the end: RSS $((rss1 / 1024)) MB, $fds1 descriptors, $threads1 threads (threads-growth=$threads_growth%)"
 echo "acked=${acked:-0} lost=${lost:-unknown} kernel-mismatch=$mismatch rss-growth=$rss_growth% fds-growth=$fds_growth%"
 [ "${lost:-1}" = 0 ] && [ "$mismatch" = 0 ] && [ "$unexpected" = 0 ] \
