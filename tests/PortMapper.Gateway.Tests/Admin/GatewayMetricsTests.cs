@@ -41,6 +41,13 @@ public partial class GatewayMetricsTests
         Assert.Contains("portmapper_kernel_operation_seconds_count{operation=\"apply\"} 2\n", text, StringComparison.Ordinal);
         double sum = double.Parse(Regex.Match(text, "portmapper_kernel_operation_seconds_sum\\{operation=\"apply\"\\} (\\S+)").Groups[1].Value, CultureInfo.InvariantCulture);
         Assert.Equal(0.0303, sum, 6);
+
+        // The process's own memory: resident above the GC's share, which holds at least what is alive.
+        double Memory(string kind) => double.Parse(Regex.Match(text, $"portmapper_memory_bytes\\{{kind=\"{kind}\"\\}} (\\S+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.Contains("# TYPE portmapper_memory_bytes gauge\n", text, StringComparison.Ordinal);
+        Assert.True(Memory("resident") > Memory("gc_committed") && Memory("gc_committed") >= Memory("gc_heap") && Memory("gc_heap") > 0, text);
+        Assert.True(Memory("gc_allocated_total") > 0, text);
+        Assert.Matches("portmapper_gc_collections_total\\{generation=\"2\"\\} [0-9]+\n", text);
     }
 
     [Fact]
