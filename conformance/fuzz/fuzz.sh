@@ -58,6 +58,9 @@ fuzz() {
   execs=$(awk -F' *: *' '$1 == "execs_done" { print $2 }' "$stats")
   crashes=$(awk -F' *: *' '$1 == "saved_crashes" || $1 == "unique_crashes" { print $2 }' "$stats")
   hangs=$(awk -F' *: *' '$1 == "saved_hangs" || $1 == "unique_hangs" { print $2 }' "$stats")
+  # What the run reached: the share of afl's 64 KiB edge map the target's inputs touched, and the corpus it kept.
+  awk -F' *: *' -v t="$target" '$1 == "bitmap_cvg" { c = $2 } $1 == "corpus_count" { n = $2 } $1 == "execs_per_sec" { r = $2 }
+    END { printf "%s: coverage %s of the edge map, %s inputs in the corpus, %.0f execs/s\n", t, c, n, r }' "$stats" >&2
   if [ $((crashes + hangs)) -gt 0 ]; then
     mkdir -p "$work/findings/$target"
     find "$out/default/crashes" "$out/default/hangs" -type f -name 'id:*' -exec cp {} "$work/findings/$target/" \;
