@@ -44,13 +44,8 @@ trap cleanup EXIT
 
 bash conformance/lab/lab.sh up $p
 # 150 LAN clients, each a device of its own: 192.168.77.100-249, each on a macvlan interface of the first LAN host
-# with its own MAC address. Only the interface that holds an address answers ARP for it.
-ip netns exec $lan sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-for i in $(seq 100 249); do
-  ip -n $lan link add c$i link eth0 type macvlan mode bridge
-  ip -n $lan addr add 192.168.77.$i/32 dev c$i
-  ip -n $lan link set c$i up
-done
+# with its own MAC address.
+bash conformance/lab/lab.sh devices $p 150
 
 # PortMapper: the defaults, except that the request rate limit (50/s per device) and the table's size (8,192)
 # are lifted so that the load can reach 10,000 leases at full speed; quotas still count per device.

@@ -2,6 +2,8 @@
 # The namespace lab of DESIGN.md.
 #   lab.sh up PREFIX    create PREFIXgw, PREFIXwan, PREFIXlan1, PREFIXlan2
 #   lab.sh down PREFIX  delete them
+#   lab.sh devices PREFIX COUNT   COUNT more LAN clients in PREFIXlan1, each a device of its own: 192.168.77.100 on,
+#                       each on a macvlan interface of eth0 with its own MAC address
 #
 #   PREFIXwan   eth0 203.0.113.2/24 + .3/24, 2001:db8:ffff::2/64   (the upstream; routes 2001:db8:77::/64 to
 #               the gateway, but has no route to the IPv4 LAN behind the NAT)
@@ -88,8 +90,20 @@ NFT
   return 1
 }
 
+# Only the interface that holds an address answers ARP for it, so the gateway learns each client's own MAC.
+devices() {
+  local count=${1:?usage: lab.sh devices PREFIX COUNT}
+  nsx "$lan1" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+  for i in $(seq 100 $((99 + count))); do
+    ip -n "$lan1" link add c$i link eth0 type macvlan mode bridge
+    ip -n "$lan1" addr add 192.168.77.$i/32 dev c$i
+    ip -n "$lan1" link set c$i up
+  done
+}
+
 case "$cmd" in
   up) up ;;
   down) down ;;
-  *) echo "usage: lab.sh up|down PREFIX" >&2; exit 2 ;;
+  devices) devices "${3:-}" ;;
+  *) echo "usage: lab.sh up|down PREFIX | devices PREFIX COUNT" >&2; exit 2 ;;
 esac

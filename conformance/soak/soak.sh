@@ -50,12 +50,7 @@ bash conformance/lab/lab.sh down $p >/dev/null 2>&1 || true
 bash conformance/lab/lab.sh up $p
 # The WAN address can change to .5 and back; the other address stays when the first one goes.
 ip netns exec $gw sysctl -qw net.ipv4.conf.wan0.promote_secondaries=1
-ip netns exec $lan sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-for i in $(seq 100 249); do
-  ip -n $lan link add c$i link eth0 type macvlan mode bridge
-  ip -n $lan addr add 192.168.77.$i/32 dev c$i
-  ip -n $lan link set c$i up
-done
+bash conformance/lab/lab.sh devices $p 150
 
 mkdir -p "$state"
 mount -t tmpfs -o size=4m,mode=0755 tmpfs "$state"
