@@ -28,7 +28,7 @@ done
 RANDOM=$seed
 source "$(dirname "$0")/../bench/prepare.sh"
 
-p=sk-
+p=${SOAK_PREFIX:-sk$$-} # a lab of its own: two soaks (or a soak and the suite) never share one
 gw=${p}gw lan=${p}lan1 lan2=${p}lan2 wan=${p}wan
 work=$(mktemp -d /tmp/portmapper-soak.XXXXXX)
 state=$work/state
