@@ -86,12 +86,14 @@ public class FullDiskTests : IClassFixture<GatewayLab>
 
             // The lease from before forwards; a delete still works; one error line for all the refusals.
             Assert.True(await ForwardsAsync(18900, "during"));
+            // The log reaches the test through a pipe: wait for the line before counting it.
+            await _lab.Daemon.WaitForLogAsync("Cannot write the lease journal", TimeSpan.FromSeconds(5));
             Assert.Equal(1, CountOf(_lab.Daemon.Log, "Cannot write the lease journal"));
 
             // Space again: the next request is granted, and the journal took it.
             File.Delete(fill);
             Assert.Equal(0, await MapAsync(19502));
-            Assert.Contains("lease journal in " + _lab.StateDirectory + " is writable again", _lab.Daemon.Log, StringComparison.Ordinal);
+            await _lab.Daemon.WaitForLogAsync("lease journal in " + _lab.StateDirectory + " is writable again", TimeSpan.FromSeconds(5));
             Assert.True(await ForwardsAsync(19502, "after"));
 
             // And what was granted survives a kill: the journal is whole (nothing torn in the middle of it).
