@@ -38,7 +38,7 @@ public class ReloadTests : IClassFixture<GatewayLab>
                          { "action": "allow", "internalAddress": "192.168.77.0/24", "externalPorts": "1024-65535", "internalPorts": "1024-65535" } ],
               "upnp": { "httpPort": 5001 } }
             """, "Reloaded the configuration");
-        Assert.Contains("take effect at the next restart: upnp", _lab.Daemon!.Log, StringComparison.Ordinal);
+        await _lab.Daemon!.WaitForLogAsync("take effect at the next restart: upnp", TimeSpan.FromSeconds(5));
 
         // The denied range is skipped from now on; the lease from before is still there, in the kernel too.
         Assert.Equal(9300, (await _lab.NatPmpcAsync(_lab.Lan1, 9250, 9250, "tcp", 3600)).PublicPort);
