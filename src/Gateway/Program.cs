@@ -52,11 +52,16 @@ public static class Program
             return 0;
         });
 
+        var selftestVerbose = new Option<bool>("--verbose") { Description = "Name every case, not only the failures" };
+        var selftest = new Command("selftest", "Run the NAT-PMP, PCP, SSDP and SOAP paths on built-in requests (no network, no kernel) and exit") { selftestVerbose };
+        selftest.SetAction(parse => SelfTest.ProtocolSelfTest.Run(Console.Out, parse.GetValue(selftestVerbose)));
+
         var root = new RootCommand("PortMapper: a NAT-PMP, PCP and UPnP IGD port-mapping gateway for Linux and nftables")
         {
             run,
             checkConfig,
             snippet,
+            selftest,
         };
         var miniupnpdConfig = new Argument<string>("file") { Description = "miniupnpd.conf" };
         var miniupnpdLeases = new Argument<string?>("leasefile") { Description = "Its lease file (default: lease_file from the configuration)", Arity = ArgumentArity.ZeroOrOne };

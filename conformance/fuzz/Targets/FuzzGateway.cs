@@ -1,6 +1,7 @@
 using System.Net;
 using PortMapper.Gateway.Devices;
 using PortMapper.Gateway.Leases;
+using PortMapper.Gateway.SelfTest;
 using PortMapper.Protocols.Mapping;
 
 namespace PortMapper.Fuzz;
@@ -12,17 +13,17 @@ namespace PortMapper.Fuzz;
 /// </summary>
 internal sealed class FuzzGateway
 {
-    public static readonly IPAddress External = IPAddress.Parse("203.0.113.1");
+    public static readonly IPAddress External = OfflineGateway.External;
     public static readonly IPAddress Client4 = IPAddress.Parse("192.168.77.10");
     public static readonly IPAddress Client6 = IPAddress.Parse("fd00:77::10");
     public static readonly IPAddress Other4 = IPAddress.Parse("192.168.77.20");
     public static readonly IPAddress Other6 = IPAddress.Parse("fd00:77::20");
-    public static readonly DateTimeOffset Now = new(2026, 12, 2, 12, 0, 0, TimeSpan.Zero);
+    public static readonly DateTimeOffset Now = OfflineGateway.Now;
 
     public FuzzGateway(bool withOthers = true)
     {
-        var policy = Policy.ForLanSubnets([IPNetwork.Parse("192.168.77.0/24"), IPNetwork.Parse("fd00:77::/64")]);
-        Table = new LeaseTable(new LeaseTableOptions(86400, 16, true, new HashSet<ushort> { 22, 80 }, 64), policy);
+        Offline = new OfflineGateway();
+        Table = Offline.Table;
         var changes = new List<LeaseChange>();
         foreach ((IPAddress host, MappingProtocol protocol, ushort port) in new[]
         {
@@ -36,6 +37,9 @@ internal sealed class FuzzGateway
 
         Others = Snapshot(Table);
     }
+
+    /// <summary>The request path the self-test also takes (lease table and the UPnP actions' view of it).</summary>
+    public OfflineGateway Offline { get; }
 
     public LeaseTable Table { get; }
 

@@ -42,7 +42,7 @@ internal static class UpnpTargets
     public static void Soap(byte[] input)
     {
         var gateway = new FuzzGateway();
-        var context = new Context(gateway);
+        IUpnpContext context = gateway.Offline.Upnp;
         if (SoapReader.TryRead(input, out SoapCall? call) != SoapRejection.None)
         {
             return;
@@ -121,44 +121,5 @@ internal static class UpnpTargets
             string[] headLines = head[..head.IndexOf("\r\n\r\n", StringComparison.Ordinal)].Split("\r\n");
             InvariantException.Check(headLines.Length == 9 && headLines[0].Split(' ').Length == 3, "a NOTIFY head with injected lines or a split request line");
         }
-    }
-
-    /// <summary>The gateway as the UPnP handler sees it, over the fuzz lease table.</summary>
-    private sealed class Context(FuzzGateway gateway) : IUpnpContext
-    {
-        public DateTimeOffset Now => FuzzGateway.Now;
-
-        public IPAddress? ExternalAddress => FuzzGateway.External;
-
-        public uint ConnectionUptime => 42;
-
-        public bool SecureMode => true;
-
-        public bool AllowPermanent => false;
-
-        public bool PinholesAllowed => true;
-
-        public string DefaultConnectionService => "uuid:8d4fc59a-7c3e-4b7a-9d0c-4f6b3e1f2a13:WANConnectionDevice:1,urn:upnp-org:serviceId:WANIPConn1";
-
-        public string WanLinkStatus => "Up";
-
-        public uint WanBitRate => 1_000_000_000;
-
-        public bool IsLanClient(IPAddress address) =>
-            (IPNetwork.Parse("192.168.77.0/24").Contains(address) || IPNetwork.Parse("fd00:77::/64").Contains(address)) && !address.Equals(s_gatewayLan);
-
-        public IMappingView? FindByExternal(MappingProtocol protocol, ushort externalPort) => gateway.Table.FindByExternal(protocol, externalPort);
-
-        public IReadOnlyList<IMappingView> PortMappings() => [.. gateway.Table.Leases.Where(l => !l.IsPinhole).OrderBy(l => l.Id)];
-
-        public IMappingView? FindPinhole(ushort uniqueId) => gateway.Table.FindPinhole(uniqueId, Now);
-
-        public IMappingView? FindPinholeOf(MappingProtocol protocol, IPAddress internalAddress, ushort internalPort) => gateway.Table.FindPinhole(protocol, internalAddress, internalPort);
-
-        public ulong PinholePackets(IMappingView pinhole) => 0;
-
-        public uint OutboundTimeout(ushort protocolNumber) => protocolNumber == 6 ? 7440u : 180u;
-
-        public uint WanCounter(string name) => 7;
     }
 }
