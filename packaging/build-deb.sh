@@ -1,20 +1,67 @@
 #!/usr/bin/env bash
 # Builds the Debian package: the NativeAOT binary, the systemd unit, the default configuration and the docs.
-#   bash packaging/build-deb.sh [--output DIR]        (PORTMAPPER_BIN=path skips the publish step)
+#   bash packaging/build-deb.sh [--arch amd64|arm64] [--output DIR]
+# --arch arm64 cross-builds the daemon for linux-arm64 on an amd64 machine with Debian's cross toolchain (installed
+# here when missing: binutils-aarch64-linux-gnu, libc6-dev-arm64-cross, libgcc-12-dev-arm64-cross; clang is the
+# linker driver NativeAOT uses). PORTMAPPER_BIN=path skips the publish step for the machine's own architecture.
 # Prints the path of the .deb it wrote.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/artifacts
+host=$(dpkg --print-architecture)
+arch=$host
 while [ $# -gt 0 ]; do
   case "$1" in
     --output) out=$2; shift 2 ;;
+    --arch) arch=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 
+case "$arch" in
+  amd64) rid=linux-x64; triple=x86_64-linux-gnu ;;
+  arm64) rid=linux-arm64; triple=aarch64-linux-gnu ;;
+  *) echo "--arch: amd64 or arm64, not '$arch'" >&2; exit 2 ;;
+esac
+
+publish_args=()
+if [ "$arch" != "$host" ]; then
+  if [ "$host" != amd64 ] || [ "$arch" != arm64 ]; then
+    echo "cross-building for $arch is supported from amd64 to arm64 only (this machine is $host)" >&2
+    exit 2
+  fi
+  # The linker (through clang --target), the C runtime's start files and libgcc for the target; NativeAOT brings the
+  # rest of the runtime as static archives (runtime.linux-arm64.Microsoft.DotNet.ILCompiler, restored from NuGet).
+  need=()
+  for package in clang binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || need+=("$package")
+  done
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "installing the $arch cross toolchain: ${need[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+  publish_args=(-p:ObjCopyName=$triple-objcopy)
+fi
+
 bin=${PORTMAPPER_BIN:-}
-if [ -z "$bin" ]; then
-  dotnet publish "$root/src/Gateway" -c Release -o "$root/artifacts/publish" -nologo -v quiet >&2
+if [ "$arch" != "$host" ]; then
+  # Built from a copy of the sources (inside the repository, so the version still names the commit): the target's
+  # restore and obj/ never touch the tree the machine's own builds and tests use, which may be building meanwhile.
+  tree=$root/artifacts/cross-$arch
+  mkdir -p "$tree"
+  cp "$root"/Directory.Build.props "$root"/Directory.Packages.props "$root"/global.json "$root"/.editorconfig "$tree"/
+  (cd "$root" && find src -type f -not -path '*/bin/*' -not -path '*/obj/*' -print0) | while IFS= read -r -d '' file; do
+    if ! cmp -s "$root/$file" "$tree/$file"; then install -D -m 0644 "$root/$file" "$tree/$file"; fi
+  done
+  (cd "$tree" && find src -type f -not -path '*/bin/*' -not -path '*/obj/*' -print0) | while IFS= read -r -d '' file; do
+    [ -e "$root/$file" ] || rm -f "$tree/$file"
+  done
+  dotnet publish "$tree/src/Gateway" -c Release -r "$rid" -o "$root/artifacts/publish-$arch" -nologo -v quiet "${publish_args[@]}" >&2
+  bin=$root/artifacts/publish-$arch/portmapper
+elif [ -z "$bin" ]; then
+  dotnet publish "$root/src/Gateway" -c Release -r "$rid" -o "$root/artifacts/publish" -nologo -v quiet >&2
   bin=$root/artifacts/publish/portmapper
 fi
 
@@ -23,7 +70,14 @@ if [ -e "$(dirname "$bin")/portmapper.dll" ]; then
   exit 1
 fi
 
-arch=$(dpkg --print-architecture)
+machine=$(LC_ALL=C readelf -h "$bin" | sed -n 's/^ *Machine: *//p')
+case "$arch:$machine" in
+  amd64:*X86-64*|arm64:*AArch64*) ;;
+  *) echo "$bin is built for '$machine', not $arch" >&2; exit 1 ;;
+esac
+
+# The oldest glibc the binary runs on: the highest GLIBC_ symbol version it asks for.
+glibc=$(LC_ALL=C readelf -W --dyn-syms "$bin" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)
 version="0.6.$(git -C "$root" rev-list --count HEAD 2>/dev/null || echo 0)"
 stage=$(mktemp -d)
 chmod 0755 "$stage"
@@ -47,7 +101,7 @@ Package: portmapper
 Version: $version
 Architecture: $arch
 Maintainer: PortMapper <portmapper@localhost>
-Depends: libc6, libnftables1, nftables
+Depends: libc6 (>= $glibc), libnftables1, nftables
 Section: net
 Priority: optional
 Installed-Size: $(du -ks "$stage" | cut -f1)

@@ -27,7 +27,13 @@ command -v capsh >/dev/null || need+=(libcap2-bin)
 [ -x /usr/sbin/miniupnpd ] || need+=(miniupnpd-nftables)
 # Fuzzing (conformance/fuzz): afl++ drives the SharpFuzz-instrumented decoders.
 command -v afl-fuzz >/dev/null || need+=(afl++)
-command -v clang >/dev/null || command -v gcc >/dev/null || need+=(clang)
+# The arm64 package (packaging/build-deb.sh --arch arm64, which would install these itself) and its emulated run;
+# clang also serves afl++.
+command -v clang >/dev/null || need+=(clang)
+command -v aarch64-linux-gnu-ld >/dev/null || need+=(binutils-aarch64-linux-gnu)
+[ -e /usr/aarch64-linux-gnu/lib/crt1.o ] || need+=(libc6-dev-arm64-cross)
+[ -d /usr/lib/gcc-cross/aarch64-linux-gnu/12 ] || need+=(libgcc-12-dev-arm64-cross)
+command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
