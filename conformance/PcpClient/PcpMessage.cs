@@ -104,7 +104,7 @@ public static class PcpMessage
         return d;
     }
 
-    private static byte[] Option(byte code, byte[] data)
+    public static byte[] Option(byte code, byte[] data)
     {
         byte[] o = new byte[4 + ((data.Length + 3) & ~3)];
         o[0] = code;

@@ -49,7 +49,7 @@ public class NftablesRulesetTests
     {
         var text = new StringBuilder();
         NftablesRuleset.AppendTranslation(text, "t", new PortMapping(TransportProtocol.Udp, 5000, s_host, 5001, TimeSpan.FromMilliseconds(1500.2)), null);
-        Assert.Equal("add element inet t nat4 { udp . 5000 timeout 1501ms : 192.168.77.10 . 5001 }\n", text.ToString());
+        Assert.Equal("add element inet t nat4 { udp . 5000 timeout 1s501ms : 192.168.77.10 . 5001 }\n", text.ToString());
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public class NftablesRulesetTests
         NftablesRuleset.AppendTranslation(text, "t", peer, IPAddress.Parse("203.0.113.1"));
         NftablesRuleset.AppendDeleteTranslation(text, "t", peer);
         Assert.Equal(
-            "add element inet t peer4 { 192.168.77.10 . udp . 5000 . 198.51.100.7 . 3478 timeout 60000ms : 203.0.113.1 . 40000 }\n" +
+            "add element inet t peer4 { 192.168.77.10 . udp . 5000 . 198.51.100.7 . 3478 timeout 60s : 203.0.113.1 . 40000 }\n" +
             "delete element inet t peer4 { 192.168.77.10 . udp . 5000 . 198.51.100.7 . 3478 }\n",
             text.ToString());
         Assert.Empty(NftablesRuleset.ForwardKeys(peer));
@@ -108,8 +108,8 @@ public class NftablesRulesetRtspTests
         Assert.InRange(media, 0, mappings);
         Assert.Contains("ct mark & 0x10000000 == 0x10000000 accept\n", text, StringComparison.Ordinal);
         Assert.Contains("ip saddr . ip daddr . udp dport @mediafwd4 ct mark set ct mark | 0x10000000 accept\n", text, StringComparison.Ordinal);
-        Assert.Contains("add element inet portmapper mediafwd4 { 203.0.113.2 . 192.168.77.10 . 5000 timeout 120000ms }\n", text, StringComparison.Ordinal);
-        Assert.Contains("add element inet portmapper media4 { 203.0.113.2 . 5000 timeout 120000ms : 192.168.77.10 . 5000 }\n", text, StringComparison.Ordinal);
+        Assert.Contains("add element inet portmapper mediafwd4 { 203.0.113.2 . 192.168.77.10 . 5000 timeout 120s }\n", text, StringComparison.Ordinal);
+        Assert.Contains("add element inet portmapper media4 { 203.0.113.2 . 5000 timeout 120s : 192.168.77.10 . 5000 }\n", text, StringComparison.Ordinal);
         Assert.DoesNotContain("rtsp-tcp", text, StringComparison.Ordinal);
     }
 
@@ -140,13 +140,13 @@ public class NftablesRulesetRtspTests
         NftablesRuleset.AppendOpenMedia(text, "t", s_media, TimeSpan.FromSeconds(90));
         NftablesRuleset.AppendCloseMedia(text, "t", s_media with { Server = IPAddress.Parse("2001:db8:ffff::2"), Client = IPAddress.Parse("2001:db8:77::10") });
         Assert.Equal(
-            "add element inet t mediafwd4 { 203.0.113.2 . 192.168.77.10 . 5000 timeout 1000ms }\n" +
-            "add element inet t media4 { 203.0.113.2 . 5000 timeout 1000ms : 192.168.77.10 . 5000 }\n" +
+            "add element inet t mediafwd4 { 203.0.113.2 . 192.168.77.10 . 5000 timeout 1s }\n" +
+            "add element inet t media4 { 203.0.113.2 . 5000 timeout 1s : 192.168.77.10 . 5000 }\n" +
             "delete element inet t mediafwd4 { 203.0.113.2 . 192.168.77.10 . 5000 }\n" +
             "delete element inet t media4 { 203.0.113.2 . 5000 }\n" +
-            "add element inet t mediafwd4 { 203.0.113.2 . 192.168.77.10 . 5000 timeout 90000ms }\n" +
-            "add element inet t media4 { 203.0.113.2 . 5000 timeout 90000ms : 192.168.77.10 . 5000 }\n" +
-            "add element inet t media6 { 2001:db8:ffff::2 . 2001:db8:77::10 . 5000 timeout 1000ms }\n" +
+            "add element inet t mediafwd4 { 203.0.113.2 . 192.168.77.10 . 5000 timeout 90s }\n" +
+            "add element inet t media4 { 203.0.113.2 . 5000 timeout 90s : 192.168.77.10 . 5000 }\n" +
+            "add element inet t media6 { 2001:db8:ffff::2 . 2001:db8:77::10 . 5000 timeout 1s }\n" +
             "delete element inet t media6 { 2001:db8:ffff::2 . 2001:db8:77::10 . 5000 }\n",
             text.ToString());
     }

@@ -145,13 +145,27 @@ public class PcpHandlerTests
     }
 
     [Theory]
-    [InlineData(0)]
     [InlineData(132)]
     [InlineData(1)]
     public void ProtocolOtherThanTcpOrUdp_UnsupportedProtocol(byte protocol)
     {
         var (_, reply) = Handle(Map(3600, protocol, 8080, 8080));
         Assert.Equal(PcpResultCode.UnsupportedProtocol, Result(reply));
+    }
+
+    [Fact]
+    public void AllProtocolsWithAllPorts_UnsupportedProtocol()
+    {
+        var (_, reply) = Handle(Map(3600, 0, 0, 0));
+        Assert.Equal(PcpResultCode.UnsupportedProtocol, Result(reply));
+    }
+
+    [Fact]
+    public void AllProtocolsWithOnePort_Malformed()
+    {
+        // RFC 6887 §11.1: Protocol 0 means all protocols, and then the Internal Port must be 0 as well.
+        var (_, reply) = Handle(Map(3600, 0, 8080, 8080));
+        Assert.Equal(PcpResultCode.MalformedRequest, Result(reply));
     }
 
     [Fact]

@@ -17,12 +17,76 @@ internal sealed class ForwardUsers
     private readonly Dictionary<ForwardKey, DateTimeOffset?> _kernel = [];
     private readonly HashSet<ForwardKey> _touched = [];
 
+    // While a batch is on its way to the kernel: how to take back what it attached and detached, should the kernel
+    // refuse it (else the refused batch's users would ride along in every later diff).
+    private readonly List<Action> _undo = [];
+    private bool _recording;
+
     public void Clear()
     {
         _users.Clear();
         _keysOf.Clear();
         _kernel.Clear();
         _touched.Clear();
+        _undo.Clear();
+        _recording = false;
+    }
+
+    /// <summary>Starts recording attaches and detaches, for <see cref="Rollback"/>.</summary>
+    public void BeginBatch()
+    {
+        _undo.Clear();
+        _recording = true;
+    }
+
+    /// <summary>The kernel refused the batch: users are as they were before <see cref="BeginBatch"/>.</summary>
+    public void Rollback()
+    {
+        for (int i = _undo.Count - 1; i >= 0; i--)
+        {
+            _undo[i]();
+        }
+
+        _undo.Clear();
+        _recording = false;
+    }
+
+    private void RecordUser(Dictionary<long, DateTimeOffset?> users, long id)
+    {
+        if (_recording)
+        {
+            bool had = users.TryGetValue(id, out DateTimeOffset? old);
+            _undo.Add(() =>
+            {
+                if (had)
+                {
+                    users[id] = old;
+                }
+                else
+                {
+                    users.Remove(id);
+                }
+            });
+        }
+    }
+
+    private void RecordKeys(long id)
+    {
+        if (_recording)
+        {
+            bool had = _keysOf.TryGetValue(id, out ForwardKey[]? old);
+            _undo.Add(() =>
+            {
+                if (had)
+                {
+                    _keysOf[id] = old!;
+                }
+                else
+                {
+                    _keysOf.Remove(id);
+                }
+            });
+        }
     }
 
     public void Attach(long id, ForwardKey[] keys, DateTimeOffset? expires)
@@ -35,15 +99,18 @@ internal sealed class ForwardUsers
                 _users.Add(key, users);
             }
 
+            RecordUser(users, id);
             users[id] = expires;
             _touched.Add(key);
         }
 
+        RecordKeys(id);
         _keysOf[id] = keys;
     }
 
     public void Detach(long id)
     {
+        RecordKeys(id);
         if (!_keysOf.Remove(id, out ForwardKey[]? keys))
         {
             return;
@@ -53,6 +120,7 @@ internal sealed class ForwardUsers
         {
             if (_users.TryGetValue(key, out var users))
             {
+                RecordUser(users, id);
                 users.Remove(id);
                 _touched.Add(key);
             }
@@ -112,6 +180,8 @@ internal sealed class ForwardUsers
         }
 
         _touched.Clear();
+        _undo.Clear();
+        _recording = false;
     }
 
     private static bool LongEnough(DateTimeOffset? held, DateTimeOffset? needed) => held is null || (needed is not null && held >= needed);

@@ -76,6 +76,8 @@ public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IDisposa
             DateTimeOffset now = _time.GetUtcNow();
             string table = _options.TableName;
             _text.Clear();
+            _forwards.BeginBatch();
+            _outbound.BeginBatch();
             foreach (FirewallChange change in changes)
             {
                 PortMapping m = change.Mapping;
@@ -96,7 +98,19 @@ public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IDisposa
 
             _forwards.AppendKernelChanges(_text, table, now);
             _outbound.AppendKernelChanges(_text, table, now);
-            _session.Run(_text.ToString());
+            try
+            {
+                _session.Run(_text.ToString());
+            }
+            catch (FirewallException)
+            {
+                // Refused as a whole: the kernel holds what it held, and so must our record of who uses what, or the
+                // refused batch's entries would come back in every later batch (and be refused with it).
+                _forwards.Rollback();
+                _outbound.Rollback();
+                throw;
+            }
+
             _forwards.CommitKernelState(now);
             _outbound.CommitKernelState(now);
         }

@@ -392,8 +392,20 @@ public static class NftablesRuleset
     {
         if (timeout is { } t)
         {
+            // Seconds and milliseconds apart: nft (1.0.6) refuses a plain millisecond count above about 2^27
+            // ("value too large": a week, as an IGD:2 lease of 0 asks for), but takes "604799s999ms".
             long ms = Math.Max(1, (long)Math.Ceiling(t.TotalMilliseconds));
-            text.Append(CultureInfo.InvariantCulture, $" timeout {ms}ms");
+            (long seconds, long rest) = Math.DivRem(ms, 1000);
+            text.Append(" timeout ");
+            if (seconds > 0)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{seconds}s");
+            }
+
+            if (rest > 0)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{rest}ms");
+            }
         }
     }
 

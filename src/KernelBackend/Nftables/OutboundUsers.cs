@@ -16,16 +16,80 @@ internal sealed class OutboundUsers
     private readonly Dictionary<string, (string Value, DateTimeOffset? Expires)> _kernel = [];
     private readonly HashSet<string> _touched = [];
 
+    // While a batch is on its way to the kernel: how to take back its claims, should the kernel refuse it.
+    private readonly List<Action> _undo = [];
+    private bool _recording;
+
     public void Clear()
     {
         _claims.Clear();
         _keyOf.Clear();
         _kernel.Clear();
         _touched.Clear();
+        _undo.Clear();
+        _recording = false;
+    }
+
+    /// <summary>Starts recording attaches and detaches, for <see cref="Rollback"/>.</summary>
+    public void BeginBatch()
+    {
+        _undo.Clear();
+        _recording = true;
+    }
+
+    /// <summary>The kernel refused the batch: claims are as they were before <see cref="BeginBatch"/>.</summary>
+    public void Rollback()
+    {
+        for (int i = _undo.Count - 1; i >= 0; i--)
+        {
+            _undo[i]();
+        }
+
+        _undo.Clear();
+        _recording = false;
+    }
+
+    private void Record(string key, long id)
+    {
+        if (!_recording)
+        {
+            return;
+        }
+
+        bool had = _claims.TryGetValue(key, out var before) && before.ContainsKey(id);
+        (string Value, DateTimeOffset? Expires) old = had ? before![id] : default;
+        bool hadKey = _keyOf.TryGetValue(id, out string? oldKey);
+        _undo.Add(() =>
+        {
+            if (had)
+            {
+                if (!_claims.TryGetValue(key, out var claims))
+                {
+                    claims = [];
+                    _claims.Add(key, claims);
+                }
+
+                claims[id] = old;
+            }
+            else if (_claims.TryGetValue(key, out var claims) && claims.Remove(id) && claims.Count == 0)
+            {
+                _claims.Remove(key);
+            }
+
+            if (hadKey)
+            {
+                _keyOf[id] = oldKey!;
+            }
+            else
+            {
+                _keyOf.Remove(id);
+            }
+        });
     }
 
     public void Attach(long id, string key, string value, DateTimeOffset? expires)
     {
+        Record(key, id);
         if (!_claims.TryGetValue(key, out var claims))
         {
             claims = [];
@@ -39,6 +103,11 @@ internal sealed class OutboundUsers
 
     public void Detach(long id)
     {
+        if (_keyOf.TryGetValue(id, out string? current))
+        {
+            Record(current, id);
+        }
+
         if (_keyOf.Remove(id, out string? key) && _claims.TryGetValue(key, out var claims))
         {
             claims.Remove(id);
@@ -99,5 +168,7 @@ internal sealed class OutboundUsers
         }
 
         _touched.Clear();
+        _undo.Clear();
+        _recording = false;
     }
 }

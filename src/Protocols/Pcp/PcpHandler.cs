@@ -107,6 +107,12 @@ public static class PcpHandler
             }
         }
 
+        if (request.Protocol == 0 && request.InternalPort != 0)
+        {
+            // §11.1: with Protocol 0 ("all protocols") the Internal Port must be 0 too; anything else is malformed.
+            return PcpResultCode.MalformedRequest;
+        }
+
         if (request.Protocol is not ((byte)MappingProtocol.Tcp or (byte)MappingProtocol.Udp))
         {
             // Protocol 0 ("all protocols") and anything but TCP and UDP.
