@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Debian package: the NativeAOT binary, the systemd unit, the default configuration and the docs.
+# Builds the Debian package: the NativeAOT daemon, pm-conformance, the systemd unit, the default configuration and
+# the docs.
 #   bash packaging/build-deb.sh [--arch amd64|arm64] [--output DIR]
 # --arch arm64 cross-builds the daemon for linux-arm64 on an amd64 machine with Debian's cross toolchain (installed
 # here when missing: binutils-aarch64-linux-gnu, libc6-dev-arm64-cross, libgcc-12-dev-arm64-cross; clang is the
@@ -52,18 +53,25 @@ if [ "$arch" != "$host" ]; then
   tree=$root/artifacts/cross-$arch
   mkdir -p "$tree"
   cp "$root"/Directory.Build.props "$root"/Directory.Packages.props "$root"/global.json "$root"/.editorconfig "$tree"/
-  (cd "$root" && find src -type f -not -path '*/bin/*' -not -path '*/obj/*' -print0) | while IFS= read -r -d '' file; do
+  sources=(src conformance/Tool conformance/PcpClient)
+  (cd "$root" && find "${sources[@]}" -type f -not -path '*/bin/*' -not -path '*/obj/*' -print0) | while IFS= read -r -d '' file; do
     if ! cmp -s "$root/$file" "$tree/$file"; then install -D -m 0644 "$root/$file" "$tree/$file"; fi
   done
-  (cd "$tree" && find src -type f -not -path '*/bin/*' -not -path '*/obj/*' -print0) | while IFS= read -r -d '' file; do
+  (cd "$tree" && find "${sources[@]}" -type f -not -path '*/bin/*' -not -path '*/obj/*' -print0) | while IFS= read -r -d '' file; do
     [ -e "$root/$file" ] || rm -f "$tree/$file"
   done
   dotnet publish "$tree/src/Gateway" -c Release -r "$rid" -o "$root/artifacts/publish-$arch" -nologo -v quiet "${publish_args[@]}" >&2
   bin=$root/artifacts/publish-$arch/portmapper
+  src_tool=$tree/conformance/Tool
 elif [ -z "$bin" ]; then
   dotnet publish "$root/src/Gateway" -c Release -r "$rid" -o "$root/artifacts/publish" -nologo -v quiet >&2
   bin=$root/artifacts/publish/portmapper
 fi
+
+# pm-conformance, the conformance suite anyone can point at a gateway, ships beside the daemon (NativeAOT too).
+tool_out=$root/artifacts/publish-tool-$arch
+dotnet publish "${src_tool:-$root/conformance/Tool}" -c Release -r "$rid" -o "$tool_out" -nologo -v quiet "${publish_args[@]}" >&2
+tool=$tool_out/pm-conformance
 
 if [ -e "$(dirname "$bin")/portmapper.dll" ]; then
   echo "$bin is a framework-dependent build, not the NativeAOT binary: publish it (or unset PORTMAPPER_BIN)" >&2
@@ -77,13 +85,14 @@ case "$arch:$machine" in
 esac
 
 # The oldest glibc the binary runs on: the highest GLIBC_ symbol version it asks for.
-glibc=$(LC_ALL=C readelf -W --dyn-syms "$bin" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)
+glibc=$(LC_ALL=C readelf -W --dyn-syms "$bin" "$tool" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)
 version="0.6.$(git -C "$root" rev-list --count HEAD 2>/dev/null || echo 0)"
 stage=$(mktemp -d)
 chmod 0755 "$stage"
 trap 'rm -rf "$stage"' EXIT
 
 install -D -m 0755 "$bin" "$stage/usr/sbin/portmapper"
+install -D -m 0755 "$tool" "$stage/usr/bin/pm-conformance"
 install -D -m 0644 "$root/packaging/portmapper.service" "$stage/lib/systemd/system/portmapper.service"
 install -D -m 0644 "$root/packaging/config.json" "$stage/etc/portmapper/config.json"
 install -D -m 0644 "$root/README.md" "$stage/usr/share/doc/portmapper/README.md"
@@ -110,7 +119,8 @@ Description: NAT-PMP, PCP and UPnP IGD port-mapping gateway for nftables
  Answers port-mapping requests from the LAN (UPnP IGD:1 and IGD:2, NAT-PMP,
  PCP), keeps one persistent lease table, and programs expiring DNAT and
  forward entries and IPv6 pinholes in its own nftables table. An admin
- endpoint, web page and metrics run on 127.0.0.1:8470.
+ endpoint, web page and metrics run on 127.0.0.1:8470. pm-conformance
+ checks any gateway on the LAN against RFC 6886, RFC 6887 and UPnP IGD.
 TXT
 echo /etc/portmapper/config.json > "$stage/DEBIAN/conffiles"
 

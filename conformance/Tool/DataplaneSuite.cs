@@ -174,6 +174,8 @@ internal static class DataplaneSuite
         PcpAnswer admits = await PcpSuite.MapAsync(c, PcpMessage.Udp, open, open, 600, PcpMessage.NewNonce(), PcpMessage.Filter(helperAddress!, 32, 0));
         PcpAnswer excludes = await PcpSuite.MapAsync(c, PcpMessage.Udp, closed, closed, 600, PcpMessage.NewNonce(), PcpMessage.Filter(IPAddress.Parse("198.51.100.0"), 24, 0));
         Expect(admits.Result == 0 && excludes.Result == 0, "both mappings granted", $"{admits.Result}, {excludes.Result}");
+        // §13.3: with FILTER options, the PCP-controlled device "MUST only permit" inbound traffic from the remote peers
+        // they describe. miniupnpd 2.3.1 (nftables) accepts the option and forwards from anywhere.
         await SendUdpAsync(helper, external, excludes.ExternalPort, "filtered");
         Expect(await UdpReachesAsync(helper, external, admits.ExternalPort, openSocket, "admitted"), $"the datagram from {helperAddress} admitted by its FILTER", "nothing came");
         Expect(!await ReceivedAsync(closedSocket, "filtered", TimeSpan.FromMilliseconds(300)), $"nothing from {helperAddress} through a FILTER for 198.51.100.0/24", "it came through");

@@ -6,6 +6,7 @@ namespace PortMapper.Conformance.Tool;
 internal sealed record RunOptions(
     IPAddress Gateway,
     IReadOnlySet<string> Suites,
+    IReadOnlyList<string> CasePrefixes,
     string? WanHelper,
     string? ReportPath,
     string? JUnitPath,
@@ -21,12 +22,13 @@ internal sealed record RunOptions(
         pm-conformance: checks a port-mapping gateway (NAT-PMP, PCP, UPnP IGD) against RFC 6886, RFC 6887 and the UPnP
         IGD:1/IGD:2 specifications, case by case, from a host on its LAN.
 
-        usage: pm-conformance --gateway ADDR [--suite natpmp,pcp,upnp,security,dataplane] [--wan-helper SPEC]
+        usage: pm-conformance --gateway ADDR [--suite natpmp,pcp,upnp,security,dataplane] [--case ID,...] [--wan-helper SPEC]
                               [--report FILE.json] [--junit FILE.xml] [--also-client ADDR]... [--external ADDR] [--ports N] [--verbose]
                pm-conformance wan-agent [--listen ADDR:PORT | --stdio]
 
           --gateway ADDR      the gateway's LAN address (the only address the suite sends to, with the WAN helper)
           --suite LIST        which suites to run (default: all)
+          --case LIST         only the cases whose id starts with one of these (e.g. rfc6887-11,dp-)
           --wan-helper SPEC   a host beyond the WAN that proves mappings forward: agent:HOST:PORT (a running
                               'pm-conformance wan-agent'), ssh:HOST (runs 'pm-conformance wan-agent --stdio' there),
                               or exec:COMMAND (any command speaking the agent's protocol on stdin/stdout)
@@ -43,6 +45,7 @@ internal sealed record RunOptions(
     {
         IPAddress? gateway = null;
         HashSet<string> suites = [.. AllSuites];
+        string[] cases = [];
         string? helper = null;
         string? report = null;
         string? junit = null;
@@ -66,6 +69,9 @@ internal sealed record RunOptions(
                         return null;
                     }
 
+                    break;
+                case "--case" when Next() is { } list:
+                    cases = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                     break;
                 case "--wan-helper" when Next() is { } spec:
                     helper = spec;
@@ -100,6 +106,6 @@ internal sealed record RunOptions(
             return null;
         }
 
-        return new RunOptions(gateway, suites, helper, report, junit, extra, external, basePort, TimeSpan.FromSeconds(30), verbose);
+        return new RunOptions(gateway, suites, cases, helper, report, junit, extra, external, basePort, TimeSpan.FromSeconds(30), verbose);
     }
 }

@@ -15,7 +15,8 @@ internal static class Runner
         List<string> notUndone;
         try
         {
-            foreach (CaseDefinition definition in AllCases().Where(d => options.Suites.Contains(d.Suite)))
+            foreach (CaseDefinition definition in AllCases().Where(d => options.Suites.Contains(d.Suite)
+                && (options.CasePrefixes.Count == 0 || options.CasePrefixes.Any(p => d.Id.StartsWith(p, StringComparison.Ordinal)))))
             {
                 if (cancellation.IsCancellationRequested)
                 {

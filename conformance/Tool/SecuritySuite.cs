@@ -19,7 +19,7 @@ internal static class SecuritySuite
         new("sec-pcp-map-another-hosts-port", Suite, "RFC 6887 §11.3, §11.5", "a MAP cannot take over the external port another host holds", PcpTakeOver),
         new("sec-xml-doctype", Suite, "UDA 1.1 §3.2.1 (SOAP 1.1: no DTD)", "a SOAP body with a DOCTYPE and nested entities is refused, and the gateway answers after", Doctype),
         new("sec-xml-external-entity", Suite, "UDA 1.1 §3.2.1", "an external entity (XXE) is not fetched or echoed", ExternalEntity),
-        new("sec-http-oversized-body", Suite, "UDA 1.1 §3.2.1", "a 4 MB SOAP body is refused (no 200), and the gateway answers after", OversizedBody),
+        new("sec-http-oversized-body", Suite, "UDA 1.1 §3.2.1", "a 4 MB SOAP body (refused or not) does not stop the gateway answering", OversizedBody),
         new("sec-http-host-rebinding", Suite, "UDA 2.0 §2.1 (DNS rebinding)", "a request whose Host names another host is refused", HostRebinding),
         new("sec-gena-callstranger", Suite, "UDA 2.0 §4.1.2 (CVE-2020-12695)", "SUBSCRIBE with a CALLBACK outside the subscriber's network is refused", CallStranger),
         new("sec-natpmp-garbage", Suite, "RFC 6886 §3.5", "malformed NAT-PMP datagrams do not stop the gateway answering", c => Garbage(c, GatewayProbe.PortControlPort, 0)),
@@ -109,6 +109,9 @@ internal static class SecuritySuite
         string body = "<?xml version=\"1.0\"?>\r\n<!DOCTYPE s:Envelope [<!ENTITY a \"aaaaaaaaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\"><!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">]>"
             + envelope[(envelope.IndexOf("?>", StringComparison.Ordinal) + 2)..].Replace("</u:GetExternalIPAddress>", "&d;</u:GetExternalIPAddress>", StringComparison.Ordinal);
         SoapReply reply = await UpnpClient.CallAsync(upnp.WanIpConnection, "GetExternalIPAddress", [], body);
+        // UDA 1.1 §3.2.1: control messages are SOAP 1.1, and SOAP 1.1 §3: "A SOAP message MUST NOT contain a Document
+        // Type Declaration." Refusing it is also what keeps entity expansion (billion laughs) out. miniupnpd 2.3
+        // answers 200 (its parser skips the DTD).
         Expect(reply.Status != 200, "a refusal (4xx or a SOAP fault)", reply.ToString());
         await AliveAsync(c, upnp: true);
     }
@@ -136,7 +139,7 @@ internal static class SecuritySuite
             c.Gateway.OnCleanup($"UPnP TCP {Port(c, 4)}", () => upnp.CallAsync("DeletePortMapping", UpnpClient.KeyArguments(Port(c, 4), "TCP")));
         }
 
-        Expect(reply.Status != 200, "a refusal (413, 400, a fault, or a closed connection)", reply.ToString());
+        // No standard sets a size limit, so either answer is conformant; what counts is that the gateway goes on.
         await AliveAsync(c, upnp: true);
     }
 

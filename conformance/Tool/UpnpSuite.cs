@@ -16,6 +16,7 @@ internal static class UpnpSuite
         new("uda-1.3.3-search-igd", Suite, "UDA 1.1 §1.3.3", "a unicast M-SEARCH for the IGD is answered with CACHE-CONTROL, EXT, LOCATION, SERVER, ST and USN", SearchIgd),
         new("uda-1.3.3-search-rootdevice", Suite, "UDA 1.1 §1.3.3", "ST upnp:rootdevice is answered with USN uuid:...::upnp:rootdevice", SearchRootDevice),
         new("uda-1.3.3-search-service", Suite, "UDA 1.1 §1.3.3", "ST for the WANIPConnection service is answered, ST echoed", SearchService),
+        new("uda-1.2.2-max-age", Suite, "UDA 1.1 §1.2.2", "advertisements last at least 30 minutes: CACHE-CONTROL max-age of 1800 or more (a SHOULD)", MaxAge),
         new("uda-1.3.3-search-other-silent", Suite, "UDA 1.1 §1.3.3", "a search for a device type the gateway is not gets no answer", SearchOtherSilent),
         new("uda-2.3-description", Suite, "UDA 1.1 §2.3, IGD:1 §2", "the description is well-formed XML: specVersion 1.x, an InternetGatewayDevice with WANDevice > WANConnectionDevice > WANIPConnection", DescriptionCase),
         new("uda-2.5-scpd-wellformed", Suite, "UDA 1.1 §2.5", "every service description (SCPD) is served and well-formed, with actions and a state table", ScpdWellFormed),
@@ -59,9 +60,7 @@ internal static class UpnpSuite
         Expect(answer is not null, "an answer", "silence");
         Expect(answer!.StartsWith("HTTP/1.1 200 OK\r\n", StringComparison.Ordinal), "HTTP/1.1 200 OK", answer.Split("\r\n")[0]);
         string? cache = UpnpClient.HeaderOf(answer, "CACHE-CONTROL");
-        Expect(cache is not null && cache.Contains("max-age", StringComparison.OrdinalIgnoreCase)
-            && int.TryParse(cache[(cache.IndexOf('=', StringComparison.Ordinal) + 1)..].Trim(), out int age) && age >= 1800,
-            "CACHE-CONTROL: max-age of at least 1800", cache ?? "none");
+        Expect(cache is not null && cache.Contains("max-age", StringComparison.OrdinalIgnoreCase), "CACHE-CONTROL: max-age=N", cache ?? "none");
         Expect(UpnpClient.HeaderOf(answer, "EXT") is not null, "an EXT header", "none");
         Expect(UpnpClient.HeaderOf(answer, "LOCATION") is { } l && l.StartsWith("http://", StringComparison.Ordinal), "LOCATION: http://...", UpnpClient.HeaderOf(answer, "LOCATION") ?? "none");
         Expect(UpnpClient.HeaderOf(answer, "SERVER") is { } s && s.Contains("UPnP/1.", StringComparison.Ordinal), "SERVER: OS/version UPnP/1.x product/version", UpnpClient.HeaderOf(answer, "SERVER") ?? "none");
@@ -75,6 +74,17 @@ internal static class UpnpSuite
     {
         _ = await UpnpClient.GetAsync(c);
         CheckSearchAnswer(await SearchAsync(c, UpnpClient.Igd1), UpnpClient.Igd1);
+    }
+
+    private static async Task MaxAge(CaseContext c)
+    {
+        _ = await UpnpClient.GetAsync(c);
+        string? answer = await SearchAsync(c, "upnp:rootdevice");
+        string? cache = answer is null ? null : UpnpClient.HeaderOf(answer, "CACHE-CONTROL");
+        // UDA 1.1 §1.2.2, CACHE-CONTROL: "max-age ... SHOULD be greater than or equal to 1800 seconds (30 minutes)";
+        // shorter ones make every control point re-search often. miniupnpd 2.3.1 sends 120.
+        Expect(cache is not null && int.TryParse(cache[(cache.IndexOf('=', StringComparison.Ordinal) + 1)..].Trim(), out int age) && age >= 1800,
+            "max-age of at least 1800", cache ?? "none");
     }
 
     private static async Task SearchRootDevice(CaseContext c)
@@ -219,6 +229,8 @@ internal static class UpnpSuite
     {
         UpnpClient upnp = await UpnpClient.GetAsync(c);
         SoapReply reply = await upnp.AddAsync(c, Port(c, 2), "SCTP", Port(c, 2));
+        // The SCPD's allowedValueList for PortMappingProtocol is TCP and UDP; UDA 1.1 §3.2.2 answers an argument of the
+        // wrong value with 402 Invalid Args. miniupnpd 2.3.1 answers 200 (and maps something).
         Expect(reply.ErrorCode == 402, "UPnP error 402", reply.ToString());
     }
 
@@ -270,6 +282,8 @@ internal static class UpnpSuite
     {
         UpnpClient upnp = await UpnpClient.GetAsync(c);
         SoapReply reply = await upnp.CallAsync("DeletePortMapping", UpnpClient.KeyArguments(Port(c, 7), "TCP"));
+        // WANIPConnection:1 §2.4.17 lists 714 NoSuchEntryInArray, "the specified value does not exist in the array",
+        // for DeletePortMapping; a 200 tells the control point it deleted something. miniupnpd 2.3.1 answers 200.
         Expect(reply.ErrorCode == 714, "UPnP error 714", reply.ToString());
     }
 
@@ -421,6 +435,8 @@ internal static class UpnpSuite
         UpnpClient upnp = await UpnpClient.GetAsync(c);
         using var listener = new GenaListener(c.Gateway.LocalAddress);
         HttpReply? reply = await SubscribeAsync(upnp, listener.Callback, withNt: false);
+        // UDA 1.1 §4.1.2: "412 Precondition Failed: An NT header field is not present, or its value is not upnp:event".
+        // miniupnpd 2.3.1 subscribes anyway.
         if (reply is { Status: 200 } && reply.Header("SID") is { } sid)
         {
             c.Gateway.OnCleanup("GENA " + sid, () => UnsubscribeAsync(upnp, sid));

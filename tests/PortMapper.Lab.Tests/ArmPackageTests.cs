@@ -58,6 +58,12 @@ public partial class ArmPackageTests : IClassFixture<GatewayLab>
             Assert.Equal((await Shell.RunAsync(native, ["selftest"])).Output.Trim(), passed.Value);
             Assert.True(int.Parse(passed.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 30, passed.Value);
 
+            // The conformance tool ships in the package too, built for arm64.
+            string tool = Path.Combine(root, "usr", "bin", "pm-conformance");
+            Assert.Contains("AArch64", (await Shell.RunAsync("readelf", ["-h", tool])).Output, StringComparison.Ordinal);
+            ProcessResult cases = await Emulated(null, tool, "list");
+            Assert.True(cases.ExitCode == 0 && cases.Output.Contains("rfc6886-3.2-external-address", StringComparison.Ordinal), cases.ToString());
+
             // check-config reads this machine's interfaces (rtnetlink works under emulation): the lab's router.
             ProcessResult shipped = await Emulated(_lab.Gw, binary, "check-config", Path.Combine(root, "etc", "portmapper", "config.json"));
             Assert.True(shipped.ExitCode == 0, shipped.ToString());

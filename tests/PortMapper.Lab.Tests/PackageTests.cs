@@ -27,7 +27,7 @@ public class PackageTests : IClassFixture<GatewayLab>
         Assert.True(File.Exists(deb), deb);
 
         ProcessResult contents = await Shell.RunAsync("dpkg-deb", ["-c", deb]);
-        foreach (string path in new[] { "./usr/sbin/portmapper", "./lib/systemd/system/portmapper.service", "./etc/portmapper/config.json", "./usr/share/doc/portmapper/README.md" })
+        foreach (string path in new[] { "./usr/sbin/portmapper", "./usr/bin/pm-conformance", "./lib/systemd/system/portmapper.service", "./etc/portmapper/config.json", "./usr/share/doc/portmapper/README.md" })
         {
             Assert.Contains(path, contents.Output, StringComparison.Ordinal);
         }
@@ -37,6 +37,9 @@ public class PackageTests : IClassFixture<GatewayLab>
             ProcessResult install = await Shell.RunAsync("dpkg", ["-i", deb], TimeSpan.FromMinutes(2));
             Assert.True(install.ExitCode == 0, install.ToString());
             Assert.True(File.Exists("/usr/sbin/portmapper"));
+
+            ProcessResult list = await Shell.RunAsync("/usr/bin/pm-conformance", ["list"]);
+            Assert.True(list.ExitCode == 0 && list.Output.Split('\n').Count(l => l.Contains("RFC 6887", StringComparison.Ordinal)) >= 15, list.ToString());
 
             ProcessResult verify = await Shell.RunAsync("systemd-analyze", ["verify", "/lib/systemd/system/portmapper.service"]);
             Assert.True(verify.ExitCode == 0, verify.ToString());
