@@ -138,9 +138,9 @@ internal static class NatPmpSuite
         NatPmpAnswer? answer = NatPmpWire.Parse(await c.Gateway.ExchangeAsync(GatewayProbe.PortControlPort, [1, 0]));
         Expect(answer is not null, "an answer", "silence");
         // §3.5: "If the version in the request is not zero, then the NAT-PMP server MUST return" result 1 (Unsupported
-        // Version) in a NAT-PMP answer (version 0); miniupnpd 2.3.1 (with PCP on) stays silent. A gateway that also speaks PCP on the same port may answer
-        // in PCP's shape instead (RFC 6887 §9: UNSUPP_VERSION, code 1, with the highest version it supports, 2); the
-        // result code is in the same octets either way.
+        // Version) in a NAT-PMP answer (version 0). A gateway that also speaks PCP on the same port may answer in PCP's
+        // shape instead (RFC 6887 §9: UNSUPP_VERSION, code 1, with the highest version it supports, 2); the result
+        // code is in the same octets either way. Silence is neither: miniupnpd 2.3.1 (with PCP on) stays silent.
         Expect(answer!.Version is 0 or 2 && answer.Result == 1,
             "result 1 (Unsupported Version) in a version-0 (or PCP version-2) answer", answer.ToString());
     }
