@@ -25,8 +25,11 @@ internal sealed class CaseFailedException(string expected, string got) : Excepti
 internal sealed class CaseSkippedException(string reason) : Exception(reason);
 
 /// <summary>What a case may use: the run's options, the gateway's endpoints, and the undo list.</summary>
-internal sealed class CaseContext(RunOptions options, GatewayProbe gateway, CancellationToken cancellation)
+internal sealed class CaseContext(RunOptions options, GatewayProbe gateway, GatewayProbe? gateway6, CancellationToken cancellation)
 {
+    /// <summary>The gateway over IPv6 (--gateway6); a case that needs it SKIPs without.</summary>
+    public GatewayProbe Gateway6 => gateway6 ?? throw Skip("needs the gateway's IPv6 LAN address (--gateway6)");
+
     public RunOptions Options { get; } = options;
 
     public GatewayProbe Gateway { get; } = gateway;

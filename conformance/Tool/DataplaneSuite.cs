@@ -23,6 +23,7 @@ internal static class DataplaneSuite
         new("dp-pcp-map-forwards", Suite, "RFC 6887 §11", "a PCP MAP forwards a datagram to the client", PcpForwards),
         new("dp-pcp-filter", Suite, "RFC 6887 §13.3", "a FILTER admits only the remote peers it names", PcpFilter),
         new("dp-pcp-expiry-closes", Suite, "RFC 6887 §15", "a mapping stops forwarding once its lifetime has passed", PcpExpiry),
+        new("dp-pcp-ipv6-pinhole", Suite, "RFC 6887 §11, §13.3", "a PCP MAP over IPv6 opens a pinhole: a datagram from the Internet reaches the client's own address", PcpIpv6Pinhole),
         new("dp-upnp-tcp-forwards", Suite, "WANIPConnection:1 §2.4.16", "an AddPortMapping TCP mapping forwards a connection", UpnpForwards),
         new("dp-upnp-delete-closes", Suite, "WANIPConnection:1 §2.4.17", "after DeletePortMapping, connections are no longer forwarded", UpnpDeleteCloses),
     ];
@@ -200,6 +201,17 @@ internal static class DataplaneSuite
         await SendUdpAsync(helper, external, map.ExternalPort, "expired");
         Expect(await UdpReachesAsync(helper, external, control.ExternalPort, keptSocket, "control"), "the control mapping forwarding", "nothing came");
         Expect(!await ReceivedAsync(local, "expired", TimeSpan.FromMilliseconds(300)), $"nothing {map.Lifetime} s after the lifetime ended", "it was forwarded");
+    }
+
+    private static async Task PcpIpv6Pinhole(CaseContext c)
+    {
+        GatewayProbe gateway6 = c.Gateway6;
+        (WanHelper helper, _) = await SetupAsync(c);
+        ushort port = Port(c, 11);
+        using Socket local = gateway6.Udp(port: port);
+        PcpAnswer map = await PcpSuite.MapIpv6Async(c, PcpMessage.Udp, port, 600);
+        Expect(map.Result == 0, "the pinhole granted", map.Result.ToString(CultureInfo.InvariantCulture));
+        Expect(await UdpReachesAsync(helper, gateway6.LocalAddress, port, local, "pinhole"), $"the datagram to [{gateway6.LocalAddress}]:{port}", "nothing came");
     }
 
     private static async Task<bool> TcpReachesAsync(WanHelper helper, IPAddress external, ushort externalPort, TcpListener listener)

@@ -16,6 +16,7 @@ internal static class PcpSuite
         new("rfc6887-9-unsupported-version", Suite, "RFC 6887 §9", "a version-3 request gets UNSUPP_VERSION with the highest version the server supports", UnsupportedVersion),
         new("rfc6887-7.2-response-header", Suite, "RFC 6887 §7.2", "a response has version 2, the R bit, the opcode echoed, a length that is a multiple of 4 and the epoch", ResponseHeader),
         new("rfc6887-11.1-map", Suite, "RFC 6887 §11.1, §11.3", "MAP is granted: nonce, protocol and internal port echoed, an external IPv4 address and port, a lifetime", MapGranted),
+        new("rfc6887-11.1-map-ipv6", Suite, "RFC 6887 §11.1, §11.3", "MAP over IPv6 (a firewall pinhole: no translation) is granted for the client's own address and port", MapIpv6),
         new("rfc6887-11.3-renewal", Suite, "RFC 6887 §11.3", "the same MAP again (same nonce) keeps the external port", Renewal),
         new("rfc6887-11.3-suggested-port", Suite, "RFC 6887 §11.3", "a free suggested external port is assigned", SuggestedPort),
         new("rfc6887-11.3-nonce-mismatch", Suite, "RFC 6887 §11.3", "a MAP for an existing mapping with another nonce gets NOT_AUTHORIZED", NonceMismatch),
@@ -39,10 +40,11 @@ internal static class PcpSuite
     private static IPEndPoint Server(CaseContext c) => new(c.Gateway.Address, GatewayProbe.PortControlPort);
 
     /// <summary>One PCP exchange (with the retransmissions of §8.1.1, shortened); null on silence.</summary>
-    public static async Task<(PcpAnswer? Answer, byte[]? Raw)> AskAsync(CaseContext c, byte[] request, IPAddress? from = null)
+    public static async Task<(PcpAnswer? Answer, byte[]? Raw)> AskAsync(CaseContext c, byte[] request, IPAddress? from = null, GatewayProbe? via = null)
     {
-        using var socket = c.Gateway.Udp(from);
-        byte[]? raw = await c.Gateway.ExchangeAsync(socket, GatewayProbe.PortControlPort, request);
+        GatewayProbe gateway = via ?? c.Gateway;
+        using var socket = gateway.Udp(from);
+        byte[]? raw = await gateway.ExchangeAsync(socket, GatewayProbe.PortControlPort, request);
         return (raw is null ? null : PcpMessage.Parse(raw), raw);
     }
 
@@ -100,6 +102,32 @@ internal static class PcpSuite
         Expect(answer.ExternalPort != 0 && answer.ExternalAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !answer.ExternalAddress.Equals(IPAddress.Any),
             "an external IPv4 address (IPv4-mapped on the wire) and port", Show(answer));
         Expect(answer.Lifetime is > 0 and <= 3600, "a lifetime of 1 to 3600 s", Show(answer));
+    }
+
+    /// <summary>A MAP over IPv6 from this host's address; a granted one is deleted at the end of the run.</summary>
+    public static async Task<PcpAnswer> MapIpv6Async(CaseContext c, byte protocol, ushort port, uint lifetime)
+    {
+        GatewayProbe gateway = c.Gateway6;
+        byte[] nonce = PcpMessage.NewNonce();
+        (PcpAnswer? answer, _) = await AskAsync(c, PcpMessage.Map(gateway.LocalAddress, protocol, port, port, lifetime, nonce), via: gateway);
+        Expect(answer is not null, "an answer to MAP over IPv6", "silence");
+        if (answer!.Result == PcpAnswer.Success)
+        {
+            c.Gateway6.OnCleanup($"PCP IPv6 {protocol} {port}", async () => await AskAsync(c, PcpMessage.Map(gateway.LocalAddress, protocol, port, 0, 0, nonce), via: gateway));
+        }
+
+        return answer;
+    }
+
+    private static async Task MapIpv6(CaseContext c)
+    {
+        ushort port = Port(c, 18);
+        PcpAnswer answer = await MapIpv6Async(c, PcpMessage.Udp, port, 600);
+        Expect(answer.Result == PcpAnswer.Success, "SUCCESS", Show(answer));
+        // §11.3 for a firewall (no translation): the assigned external address and port are the internal ones.
+        Expect(answer.ExternalAddress.Equals(c.Gateway6.LocalAddress) && answer.ExternalPort == port,
+            $"external {c.Gateway6.LocalAddress} port {port} (the client's own)", Show(answer));
+        Expect(answer.Lifetime is > 0 and <= 600, "a lifetime of 1 to 600 s", Show(answer));
     }
 
     private static async Task Renewal(CaseContext c)

@@ -5,6 +5,7 @@ namespace PortMapper.Conformance.Tool;
 /// <summary>The command line of a run.</summary>
 internal sealed record RunOptions(
     IPAddress Gateway,
+    IPAddress? Gateway6,
     IReadOnlySet<string> Suites,
     IReadOnlyList<string> CasePrefixes,
     string? WanHelper,
@@ -22,11 +23,12 @@ internal sealed record RunOptions(
         pm-conformance: checks a port-mapping gateway (NAT-PMP, PCP, UPnP IGD) against RFC 6886, RFC 6887 and the UPnP
         IGD:1/IGD:2 specifications, case by case, from a host on its LAN.
 
-        usage: pm-conformance --gateway ADDR [--suite natpmp,pcp,upnp,security,dataplane] [--case ID,...] [--wan-helper SPEC]
+        usage: pm-conformance --gateway ADDR [--gateway6 ADDR] [--suite natpmp,pcp,upnp,security,dataplane] [--case ID,...] [--wan-helper SPEC]
                               [--report FILE.json] [--junit FILE.xml] [--also-client ADDR]... [--external ADDR] [--ports N] [--verbose]
                pm-conformance wan-agent [--listen ADDR:PORT | --stdio]
 
           --gateway ADDR      the gateway's LAN address (the only address the suite sends to, with the WAN helper)
+          --gateway6 ADDR     its IPv6 LAN address, for the IPv6 PCP cases (without it they SKIP)
           --suite LIST        which suites to run (default: all)
           --case LIST         only the cases whose id starts with one of these (e.g. rfc6887-11,dp-)
           --wan-helper SPEC   a host beyond the WAN that proves mappings forward: agent:HOST:PORT (a running
@@ -44,6 +46,7 @@ internal sealed record RunOptions(
     public static RunOptions? Parse(string[] args, TextWriter error)
     {
         IPAddress? gateway = null;
+        IPAddress? gateway6 = null;
         HashSet<string> suites = [.. AllSuites];
         string[] cases = [];
         string? helper = null;
@@ -60,6 +63,9 @@ internal sealed record RunOptions(
             {
                 case "--gateway" when IPAddress.TryParse(Next(), out IPAddress? address):
                     gateway = address;
+                    break;
+                case "--gateway6" when IPAddress.TryParse(Next(), out IPAddress? address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6:
+                    gateway6 = address;
                     break;
                 case "--suite" when Next() is { } list:
                     suites = [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
@@ -106,6 +112,6 @@ internal sealed record RunOptions(
             return null;
         }
 
-        return new RunOptions(gateway, suites, cases, helper, report, junit, extra, external, basePort, TimeSpan.FromSeconds(30), verbose);
+        return new RunOptions(gateway, gateway6, suites, cases, helper, report, junit, extra, external, basePort, TimeSpan.FromSeconds(30), verbose);
     }
 }

@@ -11,6 +11,7 @@ internal static class Runner
     public static async Task<(List<CaseResult> Results, List<string> NotUndone)> RunAsync(RunOptions options, TextWriter progress, CancellationToken cancellation)
     {
         var gateway = new GatewayProbe(options.Gateway);
+        GatewayProbe? gateway6 = options.Gateway6 is { } address6 ? new GatewayProbe(address6) : null;
         var results = new List<CaseResult>();
         List<string> notUndone;
         try
@@ -26,7 +27,7 @@ internal static class Runner
 
                 using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
                 bounded.CancelAfter(options.Timeout);
-                var context = new CaseContext(options, gateway, bounded.Token);
+                var context = new CaseContext(options, gateway, gateway6, bounded.Token);
                 var clock = Stopwatch.StartNew();
                 CaseResult result;
                 try
@@ -66,6 +67,11 @@ internal static class Runner
         {
             // Runs on Ctrl-C too (the token only stops new cases): nothing the suite made stays on the gateway.
             notUndone = await gateway.CleanupAsync();
+            if (gateway6 is not null)
+            {
+                notUndone.AddRange(await gateway6.CleanupAsync());
+            }
+
             if (gateway.Helper is { IsCompletedSuccessfully: true, Result: { } helper })
             {
                 await helper.DisposeAsync();

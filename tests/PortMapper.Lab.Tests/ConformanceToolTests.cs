@@ -38,7 +38,7 @@ public class ConformanceToolTests : IClassFixture<GatewayLab>
             Assert.StartsWith("wan-agent listening on", first, StringComparison.Ordinal);
 
             ProcessResult run = await Shell.RunAsync("ip",
-                ["netns", "exec", _lab.Lan1, "dotnet", ToolPath, "--gateway", "192.168.77.1", "--also-client", "192.168.77.12",
+                ["netns", "exec", _lab.Lan1, "dotnet", ToolPath, "--gateway", "192.168.77.1", "--gateway6", "2001:db8:77::1", "--also-client", "192.168.77.12",
                  "--wan-helper", "agent:203.0.113.2:5399", "--report", report, "--junit", junit], TimeSpan.FromMinutes(4));
             Assert.True(run.ExitCode == 0, run.ToString());
             Assert.Contains("total: ", run.Output, StringComparison.Ordinal);
@@ -75,6 +75,17 @@ public class ConformanceToolTests : IClassFixture<GatewayLab>
             File.Delete(report);
             File.Delete(junit);
         }
+    }
+
+    [Fact]
+    public async Task WanHelperOverStdio_AsSshRunsIt()
+    {
+        // ssh:HOST runs "pm-conformance wan-agent --stdio" there; exec: runs any such command, here in the WAN namespace.
+        ProcessResult run = await Shell.RunAsync("ip",
+            ["netns", "exec", _lab.Lan2, "dotnet", ToolPath, "--gateway", "192.168.77.1", "--ports", "43000", "--case", "dp-natpmp-udp,dp-natpmp-delete",
+             "--wan-helper", $"exec:ip netns exec {_lab.Wan} dotnet {ToolPath} wan-agent --stdio"], TimeSpan.FromMinutes(2));
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("total: 2 passed, 0 failed, 0 skipped", run.Output, StringComparison.Ordinal);
     }
 
     [Fact]
