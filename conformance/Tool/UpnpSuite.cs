@@ -24,6 +24,9 @@ internal static class UpnpSuite
         new("igd-wanipc-required-actions", Suite, "WANIPConnection:1 §2.4", "the WANIPConnection SCPD has the required actions", RequiredActions),
         new("igd-wanipc-getexternalipaddress", Suite, "WANIPConnection:1 §2.4.18", "GetExternalIPAddress returns an IPv4 address", GetExternalIp),
         new("igd-wanipc-getstatusinfo", Suite, "WANIPConnection:1 §2.4.14", "GetStatusInfo returns ConnectionStatus Connected, a LastConnectionError and an uptime", GetStatusInfo),
+        new("igd-wanipc-getconnectiontypeinfo", Suite, "WANIPConnection:1 §2.4.2", "GetConnectionTypeInfo names IP_Routed among the possible types", GetConnectionTypeInfo),
+        new("igd-wanipc-getnatrsipstatus", Suite, "WANIPConnection:1 §2.4.13", "GetNATRSIPStatus says NAT is enabled (a gateway that maps ports translates)", GetNatRsipStatus),
+        new("igd-wancic-getcommonlinkproperties", Suite, "WANCommonInterfaceConfig:1 §2.2.1", "GetCommonLinkProperties returns the access type, bit rates and link status Up", GetCommonLinkProperties),
         new("igd-wanipc-addportmapping", Suite, "WANIPConnection:1 §2.4.16", "AddPortMapping succeeds and GetSpecificPortMappingEntry returns what was added", AddAndGet),
         new("igd-wanipc-addportmapping-again", Suite, "WANIPConnection:1 §2.4.16", "AddPortMapping of the same mapping again (a renewal) succeeds", AddAgain),
         new("igd-wanipc-addportmapping-402", Suite, "WANIPConnection:1 §2.4.16", "an unknown NewProtocol gets 402 Invalid Args", BadProtocol),
@@ -200,6 +203,33 @@ internal static class UpnpSuite
         SoapReply reply = await upnp.CallAsync("GetStatusInfo");
         Expect(reply.Status == 200 && reply["NewConnectionStatus"] == "Connected", "200 with NewConnectionStatus Connected", reply.ToString());
         Expect(reply["NewLastConnectionError"] is { Length: > 0 } && uint.TryParse(reply["NewUptime"], out _), "NewLastConnectionError and a numeric NewUptime", reply.ToString());
+    }
+
+    private static async Task GetConnectionTypeInfo(CaseContext c)
+    {
+        UpnpClient upnp = await UpnpClient.GetAsync(c);
+        SoapReply reply = await upnp.CallAsync("GetConnectionTypeInfo");
+        Expect(reply.Status == 200 && reply["NewConnectionType"] is { Length: > 0 } && reply["NewPossibleConnectionTypes"]?.Contains("IP_Routed", StringComparison.Ordinal) == true,
+            "200 with NewConnectionType and IP_Routed in NewPossibleConnectionTypes", reply.ToString());
+    }
+
+    private static async Task GetNatRsipStatus(CaseContext c)
+    {
+        UpnpClient upnp = await UpnpClient.GetAsync(c);
+        SoapReply reply = await upnp.CallAsync("GetNATRSIPStatus");
+        Expect(reply.Status == 200 && reply["NewNATEnabled"] is "1" or "true" && reply["NewRSIPAvailable"] is "0" or "1" or "false" or "true",
+            "200 with NewNATEnabled 1 and a boolean NewRSIPAvailable", reply.ToString());
+    }
+
+    private static async Task GetCommonLinkProperties(CaseContext c)
+    {
+        UpnpClient upnp = await UpnpClient.GetAsync(c);
+        UpnpService service = upnp.Services.FirstOrDefault(s => s.ServiceType.StartsWith("urn:schemas-upnp-org:service:WANCommonInterfaceConfig:", StringComparison.Ordinal))
+            ?? throw new CaseFailedException("a WANCommonInterfaceConfig service in the description (IGD:1 §2: required)", "none");
+        SoapReply reply = await UpnpClient.CallAsync(service, "GetCommonLinkProperties", []);
+        Expect(reply.Status == 200 && reply["NewWANAccessType"] is { Length: > 0 } && uint.TryParse(reply["NewLayer1UpstreamMaxBitRate"], out _)
+            && uint.TryParse(reply["NewLayer1DownstreamMaxBitRate"], out _) && reply["NewPhysicalLinkStatus"] == "Up",
+            "200 with NewWANAccessType, both bit rates and NewPhysicalLinkStatus Up", reply.ToString());
     }
 
     private static async Task AddAndGet(CaseContext c)
