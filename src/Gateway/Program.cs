@@ -163,7 +163,17 @@ public static class Program
 
         var status = new Command("status", "Show the running daemon's status") { endpoint, stateDir, tokenFile };
         status.SetAction((parse, _) => CallAsync(parse, c => c.StatusAsync(Console.Out)));
-        return [leases, revoke, status];
+
+        var devices = new Command("devices", "List the devices that asked for or hold mappings, with their permission") { endpoint, stateDir, tokenFile };
+        devices.SetAction((parse, _) => CallAsync(parse, c => c.DevicesAsync(Console.Out)));
+        var device = new Argument<string>("device") { Description = "The device's MAC address (or its IP address, for a device known by address)" };
+        var allow = new Command("allow", "Let a device map ports again") { endpoint, stateDir, tokenFile, device };
+        allow.SetAction((parse, _) => CallAsync(parse, c => c.SetDeviceAsync(Console.Out, parse.GetValue(device)!, allow: true)));
+        var deny = new Command("deny", "Stop a device mapping ports: its leases are revoked at once") { endpoint, stateDir, tokenFile, device };
+        deny.SetAction((parse, _) => CallAsync(parse, c => c.SetDeviceAsync(Console.Out, parse.GetValue(device)!, allow: false)));
+        devices.Subcommands.Add(allow);
+        devices.Subcommands.Add(deny);
+        return [leases, revoke, status, devices];
     }
 
     private static (GatewaySettings Settings, List<string> Errors) ReadSettings(string? configPath, string? wan, string[]? lan, string? stateDir, string? logLevel, string? admin = null)

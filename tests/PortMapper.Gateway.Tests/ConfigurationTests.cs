@@ -150,11 +150,39 @@ public class ConfigurationTests
         GatewayOptions changed = Resolve("""
             { "logLevel": "debug", "secureMode": false, "maxLifetime": 600, "maxLeasesPerClient": 5, "maxLeases": 50,
               "reservedPorts": [ 7000 ], "rules": [ { "action": "deny" } ], "pcp": { "allowThirdParty": true, "maxFilters": 2 },
-              "upnp": { "pinholes": false, "allowPermanent": false }, "rateLimit": { "perSecond": 5, "burst": 3 } }
+              "upnp": { "pinholes": false, "allowPermanent": false }, "rateLimit": { "perSecond": 5, "burst": 3 },
+              "devices": { "default": "deny", "rules": [ { "device": "aa:bb:cc:dd:ee:01", "permission": "allow" } ], "leaseFile": "/var/lib/misc/dnsmasq.leases" } }
             """, errors)!;
         Assert.Empty(errors);
         Assert.Empty(Hosting.ReloadService.NeedsRestart(running, changed));
         Assert.All(SettingTable.All.Where(s => s.Reloadable), s => Assert.False(s.Same(running.Settings, changed.Settings), s.Key));
+    }
+
+    [Fact]
+    public void Read_DevicesSection_RulesByMacAddressOrPrefix_AndMistakesNamed()
+    {
+        var errors = new List<string>();
+        GatewaySettings s = ConfigFile.Read("""
+            { "devices": { "default": "deny", "leaseFile": "/tmp/dhcp.leases", "rules": [
+                { "device": "AA-BB-CC-DD-EE-01", "permission": "allow" },
+                { "device": "192.168.77.0/24", "permission": "deny" },
+                { "device": "fd00::5", "permission": "allow" } ] } }
+            """, new GatewaySettings(), errors);
+        Assert.Empty(errors);
+        Assert.False(s.DevicesDefaultAllow);
+        Assert.Equal("/tmp/dhcp.leases", s.DevicesLeaseFile);
+        Assert.Equal(0xAABBCCDDEE01UL, s.DeviceRules[0].Mac);
+        Assert.Equal(IPNetwork.Parse("192.168.77.0/24"), s.DeviceRules[1].Network);
+        Assert.Equal((IPNetwork.Parse("fd00::5/128"), true), (s.DeviceRules[2].Network!.Value, s.DeviceRules[2].Allow));
+
+        ConfigFile.Read("""
+            { "devices": { "default": "maybe", "rules": [ { "device": "laptop", "permission": "allow" }, { "device": "aa:bb:cc:dd:ee:ff" },
+                                                         { "device": "10.0.0.1", "permission": "yes", "colour": 1 } ] } }
+            """, new GatewaySettings(), errors);
+        Assert.Equal(
+            ["devices.default: 'maybe' is not 'allow' or 'deny'", "devices.rules[0].device: 'laptop' is not a MAC address, an IP address or a prefix",
+             "devices.rules[1]: needs \"device\" and \"permission\"", "devices.rules[2].permission: 'yes' is not 'allow' or 'deny'", "devices.rules[2].colour: unknown key"],
+            errors);
     }
 
     [Fact]

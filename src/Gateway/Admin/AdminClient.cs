@@ -44,6 +44,50 @@ public sealed class AdminClient : IDisposable
         return 0;
     }
 
+    public async Task<int> DevicesAsync(TextWriter output)
+    {
+        using HttpResponseMessage response = await _http.GetAsync("api/devices").ConfigureAwait(false);
+        if (await FailureAsync(response).ConfigureAwait(false) is { } failure)
+        {
+            return Fail(failure);
+        }
+
+        DeviceView[] devices = JsonSerializer.Deserialize(await response.Content.ReadAsStringAsync().ConfigureAwait(false), AdminJsonContext.Default.DeviceViewArray) ?? [];
+        await WriteDevicesAsync(output, devices).ConfigureAwait(false);
+        return 0;
+    }
+
+    /// <summary>PUT /api/devices/{device}: allow or deny; a denied device's leases are gone when this returns.</summary>
+    public async Task<int> SetDeviceAsync(TextWriter output, string device, bool allow)
+    {
+        using var body = new StringContent(allow ? "{\"permission\":\"allow\"}" : "{\"permission\":\"deny\"}", Encoding.UTF8, "application/json");
+        using HttpResponseMessage response = await _http.PutAsync("api/devices/" + Uri.EscapeDataString(device), body).ConfigureAwait(false);
+        if (await FailureAsync(response).ConfigureAwait(false) is { } failure)
+        {
+            return Fail(failure);
+        }
+
+        DeviceView? view = JsonSerializer.Deserialize(await response.Content.ReadAsStringAsync().ConfigureAwait(false), AdminJsonContext.Default.DeviceView);
+        await WriteDevicesAsync(output, view is null ? [] : [view]).ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task WriteDevicesAsync(TextWriter output, IReadOnlyList<DeviceView> devices)
+    {
+        var rows = new List<string[]> { new[] { "DEVICE", "NAME", "ADDRESSES", "LEASES", "PERMISSION", "LAST SEEN" } };
+        rows.AddRange(devices.Select(d => new[]
+        {
+            d.Id,
+            d.Hostname ?? "-",
+            d.Addresses.Count == 0 ? "-" : string.Join(' ', d.Addresses),
+            d.Leases.ToString(CultureInfo.InvariantCulture),
+            $"{d.Permission} ({d.PermissionSource})",
+            d.LastSeen?.ToString("u", CultureInfo.InvariantCulture) ?? "-",
+        }));
+        await output.WriteAsync(Table(rows)).ConfigureAwait(false);
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{devices.Count} device(s)")).ConfigureAwait(false);
+    }
+
     public async Task<int> RevokeAsync(TextWriter output, long id)
     {
         using HttpResponseMessage response = await _http.DeleteAsync(string.Create(CultureInfo.InvariantCulture, $"api/leases/{id}")).ConfigureAwait(false);

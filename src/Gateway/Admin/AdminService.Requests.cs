@@ -48,7 +48,9 @@ public sealed partial class AdminService
             ("GET", ["api", "leases"]) => LeasesAsync(request, response),
             ("GET", ["api", "leases", var id]) => LeaseAsync(response, id),
             ("DELETE", ["api", "leases", var id]) => RevokeAsync(response, id),
-            (_, [] or ["healthz"] or ["metrics"] or ["api", "status"] or ["api", "leases"] or ["api", "leases", _]) =>
+            ("GET", ["api", "devices"]) => DevicesAsync(response),
+            ("PUT", ["api", "devices", var key]) => SetDeviceAsync(request, response, key),
+            (_, [] or ["healthz"] or ["metrics"] or ["api", "status"] or ["api", "leases"] or ["api", "leases", _] or ["api", "devices"] or ["api", "devices", _]) =>
                 ProblemAsync(response, StatusCodes.Status405MethodNotAllowed, "Method not allowed", $"{request.Method} is not allowed on {path}"),
             _ => ProblemAsync(response, StatusCodes.Status404NotFound, "Not found", $"No resource at {path}"),
         };
@@ -155,6 +157,69 @@ public sealed partial class AdminService
 
         Log.AdminRevoked(_logger, leaseId);
         response.StatusCode = StatusCodes.Status204NoContent;
+    }
+
+    private DeviceView[] DeviceViews()
+    {
+        if (_devices is null)
+        {
+            return [];
+        }
+
+        DateTimeOffset now = _time.GetUtcNow();
+        return [.. _devices.Entries(_engine.Leases(), now).Select(d => new DeviceView(
+            d.Id.MacText ?? d.Id.Address?.ToString() ?? "?",
+            d.Id.MacText,
+            [.. d.Addresses.Select(a => a.ToString())],
+            d.Hostname,
+            d.FirstSeen,
+            d.LastSeen,
+            d.Leases,
+            d.Allowed ? "allow" : "deny",
+            d.PermissionSource))];
+    }
+
+    private Task DevicesAsync(HttpResponse response) => WriteJsonAsync(response, DeviceViews(), AdminJsonContext.Default.DeviceViewArray);
+
+    /// <summary>PUT /api/devices/{mac or address} { "permission": "allow" | "deny" }: saved, and a deny revokes at once.</summary>
+    private async Task SetDeviceAsync(HttpRequest request, HttpResponse response, string key)
+    {
+        if (_devices is null || !Devices.DeviceDirectory.NormalizeKey(Uri.UnescapeDataString(key), out string? normalized))
+        {
+            await ProblemAsync(response, StatusCodes.Status400BadRequest, "Bad device", $"'{key}' is neither a MAC address (aa:bb:cc:dd:ee:ff) nor an IP address").ConfigureAwait(false);
+            return;
+        }
+
+        DeviceChange? change = null;
+        try
+        {
+            if (request.ContentLength is null or <= 4096)
+            {
+                change = await System.Text.Json.JsonSerializer.DeserializeAsync(request.Body, AdminJsonContext.Default.DeviceChange).ConfigureAwait(false);
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+
+        if (change?.Permission is not ("allow" or "deny"))
+        {
+            await ProblemAsync(response, StatusCodes.Status400BadRequest, "Bad device change", "Send { \"permission\": \"allow\" } or { \"permission\": \"deny\" } (at most 4 KB)").ConfigureAwait(false);
+            return;
+        }
+
+        if (!_devices.TrySet(normalized!, change.Permission == "allow", out string? error))
+        {
+            await ProblemAsync(response, StatusCodes.Status503ServiceUnavailable, "Not saved", error ?? "cannot save the permission").ConfigureAwait(false);
+            return;
+        }
+
+        Log.DevicePermissionSet(_logger, normalized!, change.Permission);
+        // Through the engine like every change: the denied device's leases are journaled out and gone from the
+        // kernel before this answers.
+        await _engine.EnforceDevicePermissionsAsync().ConfigureAwait(false);
+        DeviceView? view = DeviceViews().FirstOrDefault(d => string.Equals(d.Id, normalized, StringComparison.OrdinalIgnoreCase));
+        await WriteJsonAsync(response, view!, AdminJsonContext.Default.DeviceView).ConfigureAwait(false);
     }
 
     private StatusView Status()

@@ -15,6 +15,7 @@ namespace PortMapper.Gateway.Admin;
 /// </summary>
 public sealed partial class AdminService : KestrelService
 {
+    private readonly Devices.DeviceDirectory? _devices;
     private readonly GatewayOptions _options;
     private readonly MappingEngine _engine;
     private readonly GatewayState _state;
@@ -35,9 +36,11 @@ public sealed partial class AdminService : KestrelService
         ILoggerFactory loggerFactory,
         ILogger<AdminService> logger,
         KernelBackend.IMediaFirewall media,
-        Rtsp.RtspHelperService? rtsp = null)
+        Rtsp.RtspHelperService? rtsp = null,
+        Devices.DeviceDirectory? devices = null)
         : base(loggerFactory)
     {
+        _devices = devices;
         _media = media;
         _rtsp = rtsp;
         _options = options;

@@ -40,6 +40,21 @@ public sealed record StatusView(
 /// <summary>The RTSP helper: which one runs ("off", "kernel", "observer"), and for the daemon's own, what it follows and holds open.</summary>
 public sealed record RtspView(string Helper, int Connections, int MediaPorts);
 
+/// <summary>A device for <c>/api/devices</c>: who it is, what it is called, what it holds, whether it may map ports.</summary>
+public sealed record DeviceView(
+    string Id,
+    string? Mac,
+    IReadOnlyList<string> Addresses,
+    string? Hostname,
+    DateTimeOffset? FirstSeen,
+    DateTimeOffset? LastSeen,
+    int Leases,
+    string Permission,
+    string PermissionSource);
+
+/// <summary>The body of <c>PUT /api/devices/{mac}</c>.</summary>
+public sealed record DeviceChange(string? Permission);
+
 /// <summary>An RFC 9457 problem body for every 4xx the admin endpoint gives.</summary>
 public sealed record ProblemView(string Type, string Title, int Status, string Detail);
 
@@ -49,4 +64,7 @@ public sealed record ProblemView(string Type, string Title, int Status, string D
 [JsonSerializable(typeof(StatusView))]
 [JsonSerializable(typeof(RtspView))]
 [JsonSerializable(typeof(ProblemView))]
+[JsonSerializable(typeof(DeviceView))]
+[JsonSerializable(typeof(DeviceView[]))]
+[JsonSerializable(typeof(DeviceChange))]
 public sealed partial class AdminJsonContext : JsonSerializerContext;

@@ -158,6 +158,50 @@ public static partial class ConfigFile
         return false;
     }
 
+    /// <summary>{ "device": "aa:bb:cc:dd:ee:ff" | "192.168.1.20" | "192.168.1.0/24", "permission": "allow" | "deny" }</summary>
+    internal static Devices.DeviceRule? DeviceRuleOf(JsonElement e, string path, List<string> errors)
+    {
+        bool? allow = null;
+        ulong mac = 0;
+        IPNetwork? network = null;
+        bool target = false;
+        int before = errors.Count;
+        foreach (JsonProperty f in Object(e, path, errors))
+        {
+            string fp = $"{path}.{f.Name}";
+            switch (f.Name)
+            {
+                case "device":
+                    if (String(f.Value, fp, errors) is { } text)
+                    {
+                        target = Devices.DeviceRule.TryParseTarget(text, out mac, out network)
+                            || Fail(false, errors, $"{fp}: '{text}' is not a MAC address, an IP address or a prefix");
+                    }
+
+                    break;
+                case "permission":
+                    allow = String(f.Value, fp, errors) switch
+                    {
+                        "allow" => true,
+                        "deny" => false,
+                        null => null,
+                        var other => Fail<bool?>(null, errors, $"{fp}: '{other}' is not 'allow' or 'deny'"),
+                    };
+                    break;
+                default:
+                    Unknown(0, errors, fp);
+                    break;
+            }
+        }
+
+        if (errors.Count == before && (!target || allow is null))
+        {
+            errors.Add($"{path}: needs \"device\" and \"permission\"");
+        }
+
+        return errors.Count == before ? new Devices.DeviceRule(mac, network, allow!.Value) : null;
+    }
+
     internal static string? String(JsonElement e, string path, List<string> errors) =>
         e.ValueKind == JsonValueKind.String ? e.GetString() : Fail<string?>(null, errors, $"{path}: expected a string");
 

@@ -108,4 +108,13 @@ public sealed record GatewaySettings
 
     /// <summary>Null: the default policy (each LAN subnet may map 1024-65535 to 1024-65535).</summary>
     public IReadOnlyList<PolicyRule>? Rules { get; init; }
+
+    /// <summary>Whether a device no rule or set permission names may map ports (devices.default).</summary>
+    public bool DevicesDefaultAllow { get; init; } = true;
+
+    /// <summary>Per-device permissions by MAC, address or prefix (devices.rules); the first match decides.</summary>
+    public IReadOnlyList<Devices.DeviceRule> DeviceRules { get; init; } = [];
+
+    /// <summary>The DHCP server's lease file, for device names (devices.leaseFile): dnsmasq, odhcpd or ISC dhcpd.</summary>
+    public string? DevicesLeaseFile { get; init; }
 }

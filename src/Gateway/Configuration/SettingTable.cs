@@ -68,6 +68,16 @@ public static class SettingTable
         new("upnp.maxSubscriptionsPerHost", Restart, s => s.UpnpMaxSubscriptionsPerHost, (v, p, s, e) => Integer(v, p, 1, 1024, e) is { } x ? s with { UpnpMaxSubscriptionsPerHost = (int)x } : s),
         new("upnp.maxConnectionsPerHost", Restart, s => s.UpnpMaxConnectionsPerHost, (v, p, s, e) => Integer(v, p, 1, 1024, e) is { } x ? s with { UpnpMaxConnectionsPerHost = (int)x } : s),
 
+        new("devices.default", Reload, s => s.DevicesDefaultAllow ? "allow" : "deny", (v, p, s, e) => String(v, p, e) switch
+        {
+            "allow" => s with { DevicesDefaultAllow = true },
+            "deny" => s with { DevicesDefaultAllow = false },
+            null => s,
+            var other => Fail(s, e, $"{p}: '{other}' is not 'allow' or 'deny'"),
+        }),
+        new("devices.rules", Reload, s => s.DeviceRules, (v, p, s, e) => s with { DeviceRules = Array(v, p, e).Select((x, i) => DeviceRuleOf(x, $"{p}[{i}]", e)).OfType<Devices.DeviceRule>().ToList() }),
+        new("devices.leaseFile", Reload, s => s.DevicesLeaseFile, (v, p, s, e) => String(v, p, e) is { } x ? s with { DevicesLeaseFile = x } : s),
+
         new("rateLimit.perSecond", Reload, s => s.RateLimitPerSecond, (v, p, s, e) => Number(v, p, e) is { } x ? s with { RateLimitPerSecond = x } : s),
         new("rateLimit.burst", Reload, s => s.RateLimitBurst, (v, p, s, e) => Integer(v, p, 1, 1_000_000, e) is { } x ? s with { RateLimitBurst = (int)x } : s),
 

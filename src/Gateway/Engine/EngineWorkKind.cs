@@ -8,4 +8,7 @@ internal enum EngineWorkKind : byte
     Sweep,
     Rebuild,
     Reconfigure,
+
+    /// <summary>A device's permission changed: revoke the leases of devices that may no longer map ports.</summary>
+    EnforceDevices,
 }

@@ -39,9 +39,11 @@ public sealed partial class MappingEngine
                 switch (work.Kind)
                 {
                     case EngineWorkKind.Mapping when !journalWritable && work.Command.Kind is MappingCommandKind.Map or MappingCommandKind.Peer:
+                        _admission.NoteAsked(work.Device, work.Command.Client);
                         work.Outcome = MappingOutcome.Denied(MappingStatus.NoResources);
                         break;
                     case EngineWorkKind.Mapping:
+                        _admission.NoteAsked(work.Device, work.Command.Client);
                         work.Outcome = _table.Execute(work.Command, work.Device, now, _changes);
                         break;
                     case EngineWorkKind.Revoke:
@@ -63,7 +65,11 @@ public sealed partial class MappingEngine
                     case EngineWorkKind.Reconfigure:
                         _admission.Reconfigure(work.Options!.LeaseTable, work.Options.Policy);
                         _current = work.Options;
+                        RevokeDenied();
                         work.Succeeded = true;
+                        break;
+                    case EngineWorkKind.EnforceDevices:
+                        work.Succeeded = RevokeDenied() > 0;
                         break;
                 }
 
@@ -193,6 +199,19 @@ public sealed partial class MappingEngine
 
         _store.Record(_changes[first..]);
         return added;
+    }
+
+    /// <summary>Removes the leases of devices that may no longer map ports (a permission set to deny, a new rule).</summary>
+    private int RevokeDenied()
+    {
+        List<Lease> denied = [.. _table.Leases.Where(l => !_admission.DevicePermits(l.Owner, l.Client))];
+        foreach (Lease lease in denied)
+        {
+            _table.Remove(lease.Id, _changes);
+            Log.DeviceLeaseRevoked(_logger, lease.Id, lease.Owner.ToString(), lease.Protocol, lease.ExternalPort);
+        }
+
+        return denied.Count;
     }
 
     /// <summary>A mapping request whose added or renewed lease the kernel refused gets <see cref="MappingStatus.KernelRefused"/>.</summary>

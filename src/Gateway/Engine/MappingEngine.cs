@@ -113,6 +113,9 @@ public sealed partial class MappingEngine : BackgroundService
     /// <summary>Applies reloaded policy and limits between two batches; no lease is dropped.</summary>
     public Task<bool> ReconfigureAsync(GatewayOptions options) => Post(new EngineWork { Kind = EngineWorkKind.Reconfigure, Options = options, Done = NewDone() });
 
+    /// <summary>Revokes at once the leases of devices that may no longer map ports; true when some were revoked.</summary>
+    public Task<bool> EnforceDevicePermissionsAsync() => Post(new EngineWork { Kind = EngineWorkKind.EnforceDevices, Done = NewDone() });
+
     public Task<bool> RequestRebuildAsync() => Post(new EngineWork { Kind = EngineWorkKind.Rebuild, Done = NewDone() });
 
     public IReadOnlyList<Lease> Leases()

@@ -43,12 +43,26 @@ public static class GatewayHost
         // gateway's own sockets hold on the WAN address, from the kernel's socket diagnostics.
         services.AddSingleton<KernelBackend.INeighbourTable>(_ => new KernelBackend.Netlink.NeighbourTable());
         services.AddSingleton(sp => new Devices.DeviceResolver(sp.GetRequiredService<KernelBackend.INeighbourTable>(), sp.GetRequiredService<TimeProvider>()));
+        // Devices: which may map ports (a permission set at run time, a rule, the default) and what they are called.
+        services.AddSingleton(sp =>
+        {
+            var devices = new Devices.DeviceDirectory(settings.StateDirectory, settings.DevicesDefaultAllow, settings.DeviceRules,
+                settings.DevicesLeaseFile, sp.GetRequiredService<TimeProvider>());
+            if (devices.LoadError is { } error)
+            {
+                PortMapper.Gateway.Logging.Log.DevicePermissionsUnreadable(sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("PortMapper.Gateway.Devices"), error);
+            }
+
+            return devices;
+        });
         services.AddSingleton(sp => new Admission(
             options.LeaseTable,
             options.Policy,
             new KernelBackend.Netlink.SocketDiag(),
             () => sp.GetRequiredService<GatewayState>().Current.ExternalAddress,
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Devices.DeviceDirectory>().Permits,
+            sp.GetRequiredService<Devices.DeviceDirectory>().Seen));
         services.AddSingleton(sp => new NftablesBackend(options.Firewall, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IFirewallBackend>(sp => sp.GetRequiredService<NftablesBackend>());
         services.AddSingleton<IMediaFirewall>(sp => sp.GetRequiredService<NftablesBackend>());

@@ -24,10 +24,13 @@ public sealed class ReloadService : BackgroundService
     private readonly MappingEngine _engine;
     private readonly RateLimiter _rateLimiter;
     private readonly ILogger _logger;
+    private readonly Devices.DeviceDirectory? _devices;
     private readonly SemaphoreSlim _signals = new(0);
 
-    public ReloadService(SettingsSource source, INetworkInventory inventory, MappingEngine engine, RateLimiter rateLimiter, ILogger<ReloadService> logger)
+    public ReloadService(SettingsSource source, INetworkInventory inventory, MappingEngine engine, RateLimiter rateLimiter, ILogger<ReloadService> logger,
+        Devices.DeviceDirectory? devices = null)
     {
+        _devices = devices;
         _source = source;
         _inventory = inventory;
         _engine = engine;
@@ -83,6 +86,7 @@ public sealed class ReloadService : BackgroundService
             Log.ReloadNeedsRestart(_logger, string.Join(", ", restart));
         }
 
+        _devices?.Reconfigure(settings.DevicesDefaultAllow, settings.DeviceRules, settings.DevicesLeaseFile);
         await _engine.ReconfigureAsync(options).ConfigureAwait(false);
         _rateLimiter.Reconfigure(settings.RateLimitPerSecond, settings.RateLimitBurst);
         Logging.Level.MinimumLevel = Logging.Parse(settings.LogLevel);

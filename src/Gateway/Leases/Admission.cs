@@ -1,4 +1,5 @@
 using System.Net;
+using PortMapper.Gateway.Devices;
 using PortMapper.KernelBackend;
 using PortMapper.Protocols.Mapping;
 
@@ -27,10 +28,16 @@ public sealed class Admission
     private volatile Policy _policy;
     private readonly OwnPortsSnapshot[] _ownPorts = [new(), new()]; // TCP, UDP: a TCP request reads TCP sockets only
 
-    public Admission(LeaseTableOptions options, Policy policy, IHostPorts? hostPorts = null, Func<IPAddress?>? externalAddress = null, TimeProvider? time = null)
+    private readonly Func<DeviceId, IPAddress, bool> _devicePermits;
+    private readonly Action<DeviceId, IPAddress>? _deviceAsked;
+
+    public Admission(LeaseTableOptions options, Policy policy, IHostPorts? hostPorts = null, Func<IPAddress?>? externalAddress = null, TimeProvider? time = null,
+        Func<DeviceId, IPAddress, bool>? devicePermits = null, Action<DeviceId, IPAddress>? deviceAsked = null)
     {
+        _deviceAsked = deviceAsked;
         _options = options;
         _policy = policy;
+        _devicePermits = devicePermits ?? ((_, _) => true);
         _hostPorts = hostPorts ?? NoHostPorts.Instance;
         _externalAddress = externalAddress ?? (() => null);
         _time = time ?? TimeProvider.System;
@@ -58,6 +65,13 @@ public sealed class Admission
             }
         }
     }
+
+    /// <summary>A request came from this device (whatever becomes of it): the device directory notes the sighting.</summary>
+    public void NoteAsked(DeviceId device, IPAddress client) =>
+        _deviceAsked?.Invoke(device.HasMac || device.Address is not null ? device : DeviceId.OfAddress(client), client);
+
+    /// <summary>Whether this device may map ports at all (its permission: set at run time, a rule, or the default).</summary>
+    public bool DevicePermits(DeviceId device, IPAddress client) => _devicePermits(device, client);
 
     /// <summary>Secure mode: a client maps only to itself, unless a front end has authorized a third party.</summary>
     public bool MayAskFor(in MappingCommand command) =>

@@ -9,7 +9,7 @@ public sealed partial class LeaseTable
 {
     private MappingOutcome Map(in MappingCommand command, DeviceId device, DateTimeOffset now, List<LeaseChange> changes)
     {
-        if (!_admission.MayAskFor(command))
+        if (!_admission.DevicePermits(device, command.Client) || !_admission.MayAskFor(command))
         {
             return MappingOutcome.Denied(MappingStatus.NotAuthorized);
         }

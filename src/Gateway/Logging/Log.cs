@@ -203,6 +203,15 @@ internal static partial class Log
     [LoggerMessage(1041, LogLevel.Warning, "Skipped {Count} journal records that could not be read (first: {Reason})")]
     public static partial void JournalRecordsSkipped(ILogger logger, int count, string reason);
 
+    [LoggerMessage(1048, LogLevel.Information, "Lease {Id} ({Protocol} {ExternalPort}) of device {Device} revoked: the device may not map ports")]
+    public static partial void DeviceLeaseRevoked(ILogger logger, long id, string device, MappingProtocol protocol, ushort externalPort);
+
+    [LoggerMessage(1049, LogLevel.Information, "Device {Device}: permission to map ports set to {Permission} through the admin endpoint")]
+    public static partial void DevicePermissionSet(ILogger logger, string device, string permission);
+
+    [LoggerMessage(1050, LogLevel.Warning, "Cannot read the saved device permissions ({Reason}); none are in force until one is set again")]
+    public static partial void DevicePermissionsUnreadable(ILogger logger, string reason);
+
     [LoggerMessage(1042, LogLevel.Warning, "The kernel refused lease {Id} ({Protocol} {ExternalPort} -> {InternalAddress}:{InternalPort}); it was removed, every other lease stays")]
     public static partial void KernelRefusedLease(ILogger logger, long id, MappingProtocol protocol, ushort externalPort, IPAddress internalAddress, ushort internalPort);
 
