@@ -173,7 +173,11 @@ public static class Program
         deny.SetAction((parse, _) => CallAsync(parse, c => c.SetDeviceAsync(Console.Out, parse.GetValue(device)!, allow: false)));
         devices.Subcommands.Add(allow);
         devices.Subcommands.Add(deny);
-        return [leases, revoke, status, devices];
+        var follow = new Option<bool>("--follow") { Description = "Keep printing events as they happen" };
+        var since = new Option<long>("--since") { Description = "Only events after this id" };
+        var events = new Command("events", "Print the gateway's events (mappings granted, renewed, refused, expired, revoked; devices)") { endpoint, stateDir, tokenFile, follow, since };
+        events.SetAction((parse, cancellationToken) => CallAsync(parse, c => c.EventsAsync(Console.Out, parse.GetValue(since), parse.GetValue(follow), cancellationToken)));
+        return [leases, revoke, status, devices, events];
     }
 
     private static (GatewaySettings Settings, List<string> Errors) ReadSettings(string? configPath, string? wan, string[]? lan, string? stateDir, string? logLevel, string? admin = null)

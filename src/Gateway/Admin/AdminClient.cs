@@ -88,6 +88,88 @@ public sealed class AdminClient : IDisposable
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{devices.Count} device(s)")).ConfigureAwait(false);
     }
 
+    /// <summary><c>portmapper events</c>: the kept events after <paramref name="since"/>, one per line; with follow, then each new one.</summary>
+    public async Task<int> EventsAsync(TextWriter output, long since, bool follow, CancellationToken cancellationToken)
+    {
+        if (!follow)
+        {
+            using HttpResponseMessage response = await _http.GetAsync(string.Create(CultureInfo.InvariantCulture, $"api/events?since={since}"), cancellationToken).ConfigureAwait(false);
+            if (await FailureAsync(response).ConfigureAwait(false) is { } failure)
+            {
+                return Fail(failure);
+            }
+
+            foreach (Events.GatewayEvent e in JsonSerializer.Deserialize(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false), AdminJsonContext.Default.GatewayEventArray) ?? [])
+            {
+                await output.WriteLineAsync(Line(e)).ConfigureAwait(false);
+            }
+
+            return 0;
+        }
+
+        _http.Timeout = Timeout.InfiniteTimeSpan;
+        using var request = new HttpRequestMessage(HttpMethod.Get, string.Create(CultureInfo.InvariantCulture, $"api/events?since={since}"));
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        using HttpResponseMessage stream = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        if (await FailureAsync(stream).ConfigureAwait(false) is { } streamFailure)
+        {
+            return Fail(streamFailure);
+        }
+
+        using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
+        try
+        {
+            while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+            {
+                if (line.StartsWith("data: ", StringComparison.Ordinal)
+                    && JsonSerializer.Deserialize(line["data: ".Length..], AdminJsonContext.Default.GatewayEvent) is { } e)
+                {
+                    await output.WriteLineAsync(Line(e)).ConfigureAwait(false);
+                    await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return 0;
+    }
+
+    private static string Line(Events.GatewayEvent e)
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"{e.Id} {e.Time.ToString("u", CultureInfo.InvariantCulture)} {e.Kind}");
+        text.Append(' ').Append(e.Mac ?? e.Address ?? "-");
+        if (e.Hostname is { } name)
+        {
+            text.Append(" (").Append(name).Append(')');
+        }
+
+        if (e.Protocol is { } protocol)
+        {
+            text.Append(' ').Append(protocol).Append(' ').Append(e.ExternalPort?.ToString(CultureInfo.InvariantCulture) ?? "-")
+                .Append(" -> ").Append(e.InternalAddress).Append(':').Append(e.InternalPort?.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (e.Origin is { } origin)
+        {
+            text.Append(' ').Append(origin);
+        }
+
+        if (e.Lifetime is { } lifetime)
+        {
+            text.Append(CultureInfo.InvariantCulture, $" {lifetime}s");
+        }
+
+        if (e.Reason is { } reason)
+        {
+            text.Append(": ").Append(reason);
+        }
+
+        return text.ToString();
+    }
+
     public async Task<int> RevokeAsync(TextWriter output, long id)
     {
         using HttpResponseMessage response = await _http.DeleteAsync(string.Create(CultureInfo.InvariantCulture, $"api/leases/{id}")).ConfigureAwait(false);

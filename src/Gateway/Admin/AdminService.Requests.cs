@@ -50,7 +50,8 @@ public sealed partial class AdminService
             ("DELETE", ["api", "leases", var id]) => RevokeAsync(response, id),
             ("GET", ["api", "devices"]) => DevicesAsync(response),
             ("PUT", ["api", "devices", var key]) => SetDeviceAsync(request, response, key),
-            (_, [] or ["healthz"] or ["metrics"] or ["api", "status"] or ["api", "leases"] or ["api", "leases", _] or ["api", "devices"] or ["api", "devices", _]) =>
+            ("GET", ["api", "events"]) => EventsAsync(context),
+            (_, [] or ["healthz"] or ["metrics"] or ["api", "status"] or ["api", "leases"] or ["api", "leases", _] or ["api", "devices"] or ["api", "devices", _] or ["api", "events"]) =>
                 ProblemAsync(response, StatusCodes.Status405MethodNotAllowed, "Method not allowed", $"{request.Method} is not allowed on {path}"),
             _ => ProblemAsync(response, StatusCodes.Status404NotFound, "Not found", $"No resource at {path}"),
         };
@@ -215,11 +216,92 @@ public sealed partial class AdminService
         }
 
         Log.DevicePermissionSet(_logger, normalized!, change.Permission);
+        _events?.Publish(new Events.GatewayEvent(0, default, "permission-changed",
+            Devices.DeviceRule.TryParseMac(normalized!, out _) ? normalized : null, Devices.DeviceRule.TryParseMac(normalized!, out _) ? null : normalized,
+            Reason: change.Permission));
+        _events?.Flush();
         // Through the engine like every change: the denied device's leases are journaled out and gone from the
         // kernel before this answers.
         await _engine.EnforceDevicePermissionsAsync().ConfigureAwait(false);
         DeviceView? view = DeviceViews().FirstOrDefault(d => string.Equals(d.Id, normalized, StringComparison.OrdinalIgnoreCase));
         await WriteJsonAsync(response, view!, AdminJsonContext.Default.DeviceView).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// GET /api/events: with "Accept: text/event-stream", a Server-Sent Events stream (the kept events after
+    /// Last-Event-ID or ?since=, then each new one, a comment every 15 s to keep it open); else the kept events after
+    /// ?since= as a JSON array.
+    /// </summary>
+    private async Task EventsAsync(HttpContext context)
+    {
+        HttpRequest request = context.Request;
+        HttpResponse response = context.Response;
+        string? sinceText = request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } last ? last : request.Query["since"].ToString();
+        long since = 0;
+        if (sinceText.Length > 0 && !long.TryParse(sinceText, NumberStyles.None, CultureInfo.InvariantCulture, out since))
+        {
+            await ProblemAsync(response, StatusCodes.Status400BadRequest, "Bad event id", $"'{sinceText}' is not an event id").ConfigureAwait(false);
+            return;
+        }
+
+        if (_events is null)
+        {
+            await WriteJsonAsync(response, Array.Empty<Events.GatewayEvent>(), AdminJsonContext.Default.GatewayEventArray).ConfigureAwait(false);
+            return;
+        }
+
+        if (!request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase))
+        {
+            await WriteJsonAsync(response, _events.Since(since).ToArray(), AdminJsonContext.Default.GatewayEventArray).ConfigureAwait(false);
+            return;
+        }
+
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers["X-Accel-Buffering"] = "no";
+        System.Threading.Channels.ChannelReader<Events.GatewayEvent> feed = _events.Subscribe(since, out Action unsubscribe);
+        try
+        {
+            await response.WriteAsync(": portmapper events\n\n", context.RequestAborted).ConfigureAwait(false);
+            await response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            while (!context.RequestAborted.IsCancellationRequested)
+            {
+                using var quiet = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+                quiet.CancelAfter(TimeSpan.FromSeconds(15));
+                bool more;
+                try
+                {
+                    more = await feed.WaitToReadAsync(quiet.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+                {
+                    await response.WriteAsync(": keep-alive\n\n", context.RequestAborted).ConfigureAwait(false);
+                    await response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (!more)
+                {
+                    break; // fell behind and was dropped: the client reconnects with Last-Event-ID
+                }
+
+                while (feed.TryRead(out Events.GatewayEvent? e))
+                {
+                    await response.WriteAsync(Events.EventLog.ToServerSentEvent(e), context.RequestAborted).ConfigureAwait(false);
+                }
+
+                await response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (IOException)
+        {
+        }
+        finally
+        {
+            unsubscribe();
+        }
     }
 
     private StatusView Status()

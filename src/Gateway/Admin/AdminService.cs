@@ -16,6 +16,7 @@ namespace PortMapper.Gateway.Admin;
 public sealed partial class AdminService : KestrelService
 {
     private readonly Devices.DeviceDirectory? _devices;
+    private readonly Events.EventLog? _events;
     private readonly GatewayOptions _options;
     private readonly MappingEngine _engine;
     private readonly GatewayState _state;
@@ -37,9 +38,11 @@ public sealed partial class AdminService : KestrelService
         ILogger<AdminService> logger,
         KernelBackend.IMediaFirewall media,
         Rtsp.RtspHelperService? rtsp = null,
-        Devices.DeviceDirectory? devices = null)
+        Devices.DeviceDirectory? devices = null,
+        Events.EventLog? events = null)
         : base(loggerFactory)
     {
+        _events = events;
         _devices = devices;
         _media = media;
         _rtsp = rtsp;

@@ -67,4 +67,6 @@ public sealed record ProblemView(string Type, string Title, int Status, string D
 [JsonSerializable(typeof(DeviceView))]
 [JsonSerializable(typeof(DeviceView[]))]
 [JsonSerializable(typeof(DeviceChange))]
+[JsonSerializable(typeof(Events.GatewayEvent))]
+[JsonSerializable(typeof(Events.GatewayEvent[]))]
 public sealed partial class AdminJsonContext : JsonSerializerContext;

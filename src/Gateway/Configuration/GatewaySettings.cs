@@ -115,6 +115,9 @@ public sealed record GatewaySettings
     /// <summary>Per-device permissions by MAC, address or prefix (devices.rules); the first match decides.</summary>
     public IReadOnlyList<Devices.DeviceRule> DeviceRules { get; init; } = [];
 
+    /// <summary>An http(s) URL each event is POSTed to as JSON (events.webhook).</summary>
+    public Uri? EventsWebhook { get; init; }
+
     /// <summary>The DHCP server's lease file, for device names (devices.leaseFile): dnsmasq, odhcpd or ISC dhcpd.</summary>
     public string? DevicesLeaseFile { get; init; }
 }

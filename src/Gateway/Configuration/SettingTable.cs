@@ -78,6 +78,10 @@ public static class SettingTable
         new("devices.rules", Reload, s => s.DeviceRules, (v, p, s, e) => s with { DeviceRules = Array(v, p, e).Select((x, i) => DeviceRuleOf(x, $"{p}[{i}]", e)).OfType<Devices.DeviceRule>().ToList() }),
         new("devices.leaseFile", Reload, s => s.DevicesLeaseFile, (v, p, s, e) => String(v, p, e) is { } x ? s with { DevicesLeaseFile = x } : s),
 
+        new("events.webhook", Restart, s => s.EventsWebhook, (v, p, s, e) => String(v, p, e) is { } x
+            ? Uri.TryCreate(x, UriKind.Absolute, out Uri? url) && url.Scheme is "http" or "https" ? s with { EventsWebhook = url } : Fail(s, e, $"{p}: '{x}' is not an http or https URL")
+            : s),
+
         new("rateLimit.perSecond", Reload, s => s.RateLimitPerSecond, (v, p, s, e) => Number(v, p, e) is { } x ? s with { RateLimitPerSecond = x } : s),
         new("rateLimit.burst", Reload, s => s.RateLimitBurst, (v, p, s, e) => Integer(v, p, 1, 1_000_000, e) is { } x ? s with { RateLimitBurst = (int)x } : s),
 

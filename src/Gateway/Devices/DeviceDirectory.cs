@@ -59,6 +59,7 @@ public sealed class DeviceDirectory
     {
         DateTimeOffset now = _time.GetUtcNow();
         address = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        bool isNew = false;
         lock (_lock)
         {
             if (!_seen.TryGetValue(device, out Sighting? sighting))
@@ -70,6 +71,7 @@ public sealed class DeviceDirectory
 
                 sighting = new Sighting(now);
                 _seen.Add(device, sighting);
+                isNew = true;
             }
 
             sighting.Last = now;
@@ -83,7 +85,18 @@ public sealed class DeviceDirectory
                 sighting.Addresses.Add(address);
             }
         }
+
+        if (isNew)
+        {
+            FirstSeen?.Invoke(device, address);
+        }
     }
+
+    /// <summary>Called (on the engine's thread) the first time a device asks for anything.</summary>
+    public Action<DeviceId, IPAddress>? FirstSeen { get; set; }
+
+    /// <summary>The device's DHCP host name, if the lease file has one.</summary>
+    public string? NameOf(DeviceId device, IPAddress address) => Names().NameOf(device, [address]);
 
     /// <summary>Whether the device may map ports (what the admission stage asks for every new or renewed mapping).</summary>
     public bool Permits(DeviceId device, IPAddress client) => Decide(device, client).Allow;

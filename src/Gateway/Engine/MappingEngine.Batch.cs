@@ -125,6 +125,12 @@ public sealed partial class MappingEngine
         long programmed = Stopwatch.GetTimestamp();
         _reaper?.SubmitEnded(_changes, _state.Current.ExternalAddress);
         BatchLog.Write(_logger, _batch, _changes, now);
+        if (_events is not null)
+        {
+            BatchEvents.Publish(_events, _devices, _batch, _changes, now);
+            _events.Flush();
+        }
+
         if (!_store.Failing && _store.ShouldCompact(_table.Count)
             && _store.Compact(_table.Leases, _state.Current.EpochStart, _state.Current.ExternalAddress, _table.NextId))
         {

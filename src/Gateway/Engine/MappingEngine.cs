@@ -51,6 +51,8 @@ public sealed partial class MappingEngine : BackgroundService
     private DateTimeOffset _sweepDue = DateTimeOffset.MaxValue; // what the sweeper waits for; under _tableLock
     private LeaseTable _table;
     private volatile GatewayOptions _current;
+    private readonly Events.EventLog? _events;
+    private readonly Devices.DeviceDirectory? _devices;
 
     public MappingEngine(
         GatewayOptions options,
@@ -62,8 +64,12 @@ public sealed partial class MappingEngine : BackgroundService
         ILogger<MappingEngine> logger,
         GatewayMetrics? metrics = null,
         FlowReaper? reaper = null,
-        Admission? admission = null)
+        Admission? admission = null,
+        Events.EventLog? events = null,
+        Devices.DeviceDirectory? devices = null)
     {
+        _events = events;
+        _devices = devices;
         _reaper = options.Settings.EndFlows ? reaper : null;
         _metrics = metrics ?? new GatewayMetrics();
         _options = options;

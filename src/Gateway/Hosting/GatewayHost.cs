@@ -43,11 +43,23 @@ public static class GatewayHost
         // gateway's own sockets hold on the WAN address, from the kernel's socket diagnostics.
         services.AddSingleton<KernelBackend.INeighbourTable>(_ => new KernelBackend.Netlink.NeighbourTable());
         services.AddSingleton(sp => new Devices.DeviceResolver(sp.GetRequiredService<KernelBackend.INeighbourTable>(), sp.GetRequiredService<TimeProvider>()));
+        // Events: kept in the state directory, streamed by the admin endpoint, POSTed to the webhook.
+        services.AddSingleton(sp => new Events.EventLog(settings.StateDirectory, sp.GetRequiredService<TimeProvider>()));
+        if (settings.EventsWebhook is { } webhook)
+        {
+            services.AddSingleton(sp => new Events.WebhookSender(webhook, sp.GetRequiredService<Events.EventLog>(),
+                sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Events.WebhookSender>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<Events.WebhookSender>());
+        }
+
         // Devices: which may map ports (a permission set at run time, a rule, the default) and what they are called.
         services.AddSingleton(sp =>
         {
             var devices = new Devices.DeviceDirectory(settings.StateDirectory, settings.DevicesDefaultAllow, settings.DeviceRules,
                 settings.DevicesLeaseFile, sp.GetRequiredService<TimeProvider>());
+            Events.EventLog events = sp.GetRequiredService<Events.EventLog>();
+            devices.FirstSeen = (device, address) => events.Publish(new Events.GatewayEvent(0, default, "device-seen", device.MacText, address.ToString(),
+                devices.NameOf(device, address)));
             if (devices.LoadError is { } error)
             {
                 PortMapper.Gateway.Logging.Log.DevicePermissionsUnreadable(sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("PortMapper.Gateway.Devices"), error);

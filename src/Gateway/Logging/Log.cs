@@ -212,6 +212,9 @@ internal static partial class Log
     [LoggerMessage(1050, LogLevel.Warning, "Cannot read the saved device permissions ({Reason}); none are in force until one is set again")]
     public static partial void DevicePermissionsUnreadable(ILogger logger, string reason);
 
+    [LoggerMessage(1051, LogLevel.Warning, "The webhook {Url} did not take event {Id} after 3 tries ({Reason}); it is dropped")]
+    public static partial void WebhookFailed(ILogger logger, string url, long id, string reason);
+
     [LoggerMessage(1042, LogLevel.Warning, "The kernel refused lease {Id} ({Protocol} {ExternalPort} -> {InternalAddress}:{InternalPort}); it was removed, every other lease stays")]
     public static partial void KernelRefusedLease(ILogger logger, long id, MappingProtocol protocol, ushort externalPort, IPAddress internalAddress, ushort internalPort);
 

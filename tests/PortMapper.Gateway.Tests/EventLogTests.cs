@@ -1,0 +1,77 @@
+using PortMapper.Gateway.Events;
+
+namespace PortMapper.Gateway.Tests;
+
+public class EventLogTests
+{
+    private static GatewayEvent Draft(string kind, ushort port) => new(0, default, kind, "02:00:00:00:00:10", "192.168.77.10", null, "udp", port, "192.168.77.10", port, "natpmp", 3600);
+
+    [Fact]
+    public void Events_NumberedKeptAndReadBack_AfterARestart()
+    {
+        using var state = new TempDirectory();
+        Directory.CreateDirectory(state.Path);
+        using (var log = new EventLog(state.Path))
+        {
+            Assert.Equal(1, log.Publish(Draft("granted", 5000)).Id);
+            Assert.Equal(2, log.Publish(Draft("renewed", 5000)).Id);
+            log.Flush();
+        }
+
+        // A crash mid-line leaves a torn last line: skipped, and numbering goes on after the last whole event.
+        File.AppendAllText(Path.Combine(state.Path, EventLog.FileName), "{\"id\":3,\"time\":\"2026-");
+        using var restarted = new EventLog(state.Path);
+        Assert.Equal(["granted", "renewed"], restarted.Since(0).Select(e => e.Kind));
+        Assert.Equal(3, restarted.Publish(Draft("expired", 5000)).Id);
+        Assert.Equal([3L], restarted.Since(2).Select(e => e.Id));
+    }
+
+    [Fact]
+    public void File_IsCutBackToTheKeptEvents_WhenItHoldsTwiceAsMany()
+    {
+        using var state = new TempDirectory();
+        Directory.CreateDirectory(state.Path);
+        using var log = new EventLog(state.Path);
+        for (int i = 0; i < (2 * EventLog.Capacity) + 5; i++)
+        {
+            log.Publish(Draft("granted", (ushort)(1024 + (i % 60000))));
+        }
+
+        log.Flush();
+        int lines = File.ReadLines(Path.Combine(state.Path, EventLog.FileName)).Count();
+        Assert.InRange(lines, EventLog.Capacity, EventLog.Capacity + 10);
+        Assert.Equal(EventLog.Capacity, log.Since(0).Count);
+        Assert.Equal((2 * EventLog.Capacity) + 5, log.LastId);
+    }
+
+    [Fact]
+    public async Task Subscriber_GetsTheKeptEventsAfterItsId_ThenNewOnes()
+    {
+        using var log = new EventLog(null);
+        log.Publish(Draft("granted", 5000));
+        log.Publish(Draft("granted", 5001));
+        var feed = log.Subscribe(1, out Action unsubscribe);
+        log.Publish(Draft("expired", 5000));
+        Assert.Equal(2, (await feed.ReadAsync()).Id);
+        Assert.Equal(3, (await feed.ReadAsync()).Id);
+        unsubscribe();
+        Assert.Equal(0, log.SubscriberCount);
+    }
+
+    [Fact]
+    public void Forward_SeesEveryEvent_AndServerSentEventsAreWellFramed()
+    {
+        using var log = new EventLog(null);
+        var seen = new List<long>();
+        log.Forward = e => seen.Add(e.Id);
+        GatewayEvent e = log.Publish(Draft("refused", 22) with { Reason = "not authorized\nsecond line" });
+        Assert.Equal([1L], seen);
+        string sse = EventLog.ToServerSentEvent(e);
+        Assert.StartsWith("id: 1\nevent: refused\ndata: {", sse, StringComparison.Ordinal);
+        Assert.EndsWith("}\n\n", sse, StringComparison.Ordinal);
+        // three fields and the blank line that ends the event; the newline in the reason is escaped in the JSON
+        Assert.Equal(["id: 1", "event: refused"], sse.Split('\n')[..2]);
+        Assert.Equal(5, sse.Split('\n').Length);
+        Assert.Contains("not authorized\\nsecond line", sse, StringComparison.Ordinal);
+    }
+}
