@@ -171,8 +171,13 @@ public static class Program
         allow.SetAction((parse, _) => CallAsync(parse, c => c.SetDeviceAsync(Console.Out, parse.GetValue(device)!, allow: true)));
         var deny = new Command("deny", "Stop a device mapping ports: its leases are revoked at once") { endpoint, stateDir, tokenFile, device };
         deny.SetAction((parse, _) => CallAsync(parse, c => c.SetDeviceAsync(Console.Out, parse.GetValue(device)!, allow: false)));
+        var state = new Argument<string>("state") { Description = "on or off" };
+        state.AcceptOnlyFromAmong("on", "off");
+        var openNat = new Command("opennat", "Turn Open NAT (endpoint-independent UDP mapping and filtering, for consoles) on or off for a device") { endpoint, stateDir, tokenFile, device, state };
+        openNat.SetAction((parse, _) => CallAsync(parse, c => c.SetOpenNatAsync(Console.Out, parse.GetValue(device)!, parse.GetValue(state) == "on")));
         devices.Subcommands.Add(allow);
         devices.Subcommands.Add(deny);
+        devices.Subcommands.Add(openNat);
         var follow = new Option<bool>("--follow") { Description = "Keep printing events as they happen" };
         var since = new Option<long>("--since") { Description = "Only events after this id" };
         var events = new Command("events", "Print the gateway's events (mappings granted, renewed, refused, expired, revoked; devices)") { endpoint, stateDir, tokenFile, follow, since };

@@ -7,7 +7,7 @@ namespace PortMapper.KernelBackend;
 /// present mapping or removing an absent one fails the batch, and entries lapse when their timeout runs out.
 /// For unit tests and dry runs.
 /// </summary>
-public sealed class InMemoryFirewallBackend : IFirewallBackend, IMediaFirewall
+public sealed class InMemoryFirewallBackend : IFirewallBackend, IMediaFirewall, IOpenNat
 {
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
@@ -21,6 +21,15 @@ public sealed class InMemoryFirewallBackend : IFirewallBackend, IMediaFirewall
     }
 
     public IPAddress? ExternalAddress { get; private set; }
+
+    /// <summary>The Open NAT devices last set (no packet path here, so no endpoint mappings).</summary>
+    public (IReadOnlyCollection<ulong> Macs, IReadOnlyCollection<IPAddress> Addresses) OpenNatDevices { get; private set; } = ([], []);
+
+    public void SetOpenNatDevices(IReadOnlyCollection<ulong> macs, IReadOnlyCollection<IPAddress> addresses) => OpenNatDevices = ([.. macs], [.. addresses]);
+
+    public IReadOnlyList<OpenNatMapping> OpenNatMappings() => [];
+
+    public IReadOnlyList<(IPAddress Address, ulong Mac)> OpenNatHosts() => [.. OpenNatDevices.Addresses.Select(a => (a, 0UL))];
 
     public int RebuildCount { get; private set; }
 

@@ -151,7 +151,8 @@ public class ConfigurationTests
             { "logLevel": "debug", "secureMode": false, "maxLifetime": 600, "maxLeasesPerClient": 5, "maxLeases": 50,
               "reservedPorts": [ 7000 ], "rules": [ { "action": "deny" } ], "pcp": { "allowThirdParty": true, "maxFilters": 2 },
               "upnp": { "pinholes": false, "allowPermanent": false }, "rateLimit": { "perSecond": 5, "burst": 3 },
-              "devices": { "default": "deny", "rules": [ { "device": "aa:bb:cc:dd:ee:01", "permission": "allow" } ], "leaseFile": "/var/lib/misc/dnsmasq.leases" } }
+              "devices": { "default": "deny", "rules": [ { "device": "aa:bb:cc:dd:ee:01", "permission": "allow" } ], "leaseFile": "/var/lib/misc/dnsmasq.leases" },
+              "openNat": { "devices": [ "aa:bb:cc:dd:ee:02" ] } }
             """, errors)!;
         Assert.Empty(errors);
         Assert.Empty(Hosting.ReloadService.NeedsRestart(running, changed));
@@ -183,6 +184,26 @@ public class ConfigurationTests
             ["devices.default: 'maybe' is not 'allow' or 'deny'", "devices.rules[0].device: 'laptop' is not a MAC address, an IP address or a prefix",
              "devices.rules[1]: needs \"device\" and \"permission\"", "devices.rules[2].permission: 'yes' is not 'allow' or 'deny'", "devices.rules[2].colour: unknown key"],
             errors);
+    }
+
+    [Fact]
+    public void OpenNat_DevicesByMacOrIPv4_IdleTimeoutAndSize()
+    {
+        var errors = new List<string>();
+        GatewaySettings s = ConfigFile.Read("""
+            { "openNat": { "devices": [ "AA-BB-CC-DD-EE-01", "192.168.77.20" ], "idleTimeout": 180, "maxMappings": 2048 } }
+            """, new GatewaySettings(), errors);
+        Assert.Empty(errors);
+        Assert.Equal(["aa:bb:cc:dd:ee:01", "192.168.77.20"], s.OpenNatDevices);
+        Assert.Equal((180, 2048), (s.OpenNatIdleSeconds, s.OpenNatMaxMappings));
+        Assert.Equal((300, 8192), (new GatewaySettings().OpenNatIdleSeconds, new GatewaySettings().OpenNatMaxMappings));
+
+        ConfigFile.Read("""{ "openNat": { "devices": [ "fd00::5", "console" ], "idleTimeout": 5, "maxMappings": 100000 } }""", new GatewaySettings(), errors);
+        Assert.Equal(4, errors.Count);
+        Assert.Contains("openNat.devices[0]: 'fd00::5' is neither a MAC address nor an IPv4 address", errors);
+        Assert.Contains("openNat.devices[1]: 'console' is neither a MAC address nor an IPv4 address", errors);
+        Assert.Contains(errors, e => e.StartsWith("openNat.idleTimeout", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("openNat.maxMappings", StringComparison.Ordinal));
     }
 
     [Fact]

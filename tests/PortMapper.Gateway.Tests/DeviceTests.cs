@@ -121,4 +121,64 @@ public class DeviceTests
     {
         public override DateTimeOffset GetUtcNow() => now;
     }
+
+    [Fact]
+    public void OpenNat_SetBeatsConfig_DeniedDevicesExcluded_KeptAcrossARestart()
+    {
+        using var state = new TempDirectory();
+        Directory.CreateDirectory(state.Path);
+        var directory = new DeviceDirectory(state.Path, defaultAllow: true, [new(0x020000000066UL, null, false)], null, openNat: ["02:00:00:00:00:10", "192.168.77.20", "02:00:00:00:00:66"]);
+        Assert.Equal((true, "config"), directory.OpenNatOf("02:00:00:00:00:10"));
+        Assert.Equal((false, "off"), directory.OpenNatOf("02:00:00:00:00:11"));
+        (List<ulong> macs, List<IPAddress> addresses) = directory.OpenNatTargets();
+        Assert.Equal([0x020000000010UL], macs); // ...:66 is on but may not map ports
+        Assert.Equal([IPAddress.Parse("192.168.77.20")], addresses);
+
+        Assert.True(directory.TrySetOpenNat("02:00:00:00:00:10", on: false, out string? error), error);
+        Assert.True(directory.TrySetOpenNat("192.168.77.30", on: true, out error), error);
+        Assert.False(directory.TrySetOpenNat("2001:db8::1", on: true, out error));
+        Assert.Contains("IPv4", error, StringComparison.Ordinal);
+        Assert.Equal((false, "set"), directory.OpenNatOf("02:00:00:00:00:10"));
+        (macs, addresses) = directory.OpenNatTargets();
+        Assert.Empty(macs);
+        Assert.Equal(["192.168.77.20", "192.168.77.30"], addresses.Select(a => a.ToString()).Order(StringComparer.Ordinal));
+
+        // A device denied later loses Open NAT with it.
+        Assert.True(directory.TrySet("192.168.77.30", allow: false, out _));
+        Assert.Equal([IPAddress.Parse("192.168.77.20")], directory.OpenNatTargets().Addresses);
+
+        var restarted = new DeviceDirectory(state.Path, defaultAllow: true, [], null, openNat: ["02:00:00:00:00:10"]);
+        Assert.Equal((false, "set"), restarted.OpenNatOf("02:00:00:00:00:10"));
+        Assert.Equal((true, "set"), restarted.OpenNatOf("192.168.77.30"));
+        Assert.Contains("\"192.168.77.30\": true", File.ReadAllText(Path.Combine(state.Path, DeviceDirectory.FileName)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Entries_ListOpenNatDevices_WithTheAddressesTheKernelLearned()
+    {
+        var directory = new DeviceDirectory(null, true, [], null, new FixedTime(s_now), openNat: ["02:00:00:00:00:10"]);
+        List<DeviceEntry> entries = directory.Entries([], s_now, [(s_laptopAddress, 0x020000000010UL), (IPAddress.Parse("192.168.77.99"), 0x020000000099UL)]);
+        DeviceEntry laptop = Assert.Single(entries);
+        Assert.Equal((s_laptop, true, "config"), (laptop.Id, laptop.OpenNat, laptop.OpenNatSource));
+        Assert.Equal([s_laptopAddress], laptop.Addresses);
+    }
+
+    [Fact]
+    public void OpenNatController_TellsTheKernelOnlyWhatChanged()
+    {
+        var kernel = new KernelBackend.InMemoryFirewallBackend(new FixedTime(s_now));
+        var directory = new DeviceDirectory(null, true, [], null, openNat: ["192.168.77.20"]);
+        var controller = new OpenNatController(directory, kernel, Microsoft.Extensions.Logging.Abstractions.NullLogger<OpenNatController>.Instance);
+        Assert.True(controller.Apply());
+        Assert.Equal([IPAddress.Parse("192.168.77.20")], kernel.OpenNatDevices.Addresses);
+
+        kernel.SetOpenNatDevices([], []); // what a later Apply would overwrite only if something changed
+        Assert.True(controller.Apply());
+        Assert.Empty(kernel.OpenNatDevices.Addresses);
+
+        Assert.True(directory.TrySetOpenNat("02:00:00:00:00:10", true, out _));
+        Assert.True(controller.Apply());
+        Assert.Equal([0x020000000010UL], kernel.OpenNatDevices.Macs);
+        Assert.Equal([IPAddress.Parse("192.168.77.20")], kernel.OpenNatDevices.Addresses);
+    }
 }

@@ -18,7 +18,7 @@ public class NftablesRulesetTests
         Assert.Contains("iifname \"wan0\" ip daddr @ext4 meta l4proto { tcp, udp } dnat ip to meta l4proto . th dport map @nat4", text, StringComparison.Ordinal);
         Assert.Contains("ct status dnat ip daddr . meta l4proto . th dport @fwd4 accept", text, StringComparison.Ordinal);
         Assert.Contains("ip6 daddr . meta l4proto . th dport @pin6 accept", text, StringComparison.Ordinal);
-        Assert.Contains("ip6 daddr . meta l4proto . th dport @only6 drop\n    drop\n", text, StringComparison.Ordinal);
+        Assert.Contains("ip6 daddr . meta l4proto . th dport @only6 drop\n    ct status dnat ip daddr @onat4 ip daddr . udp dport @eimout4 accept\n    drop\n", text, StringComparison.Ordinal);
         Assert.Contains("add element inet portmapper ext4 { 203.0.113.1 }", text, StringComparison.Ordinal);
     }
 
@@ -28,7 +28,7 @@ public class NftablesRulesetTests
         string text = NftablesRuleset.Build(s_standalone with { Mode = FirewallMode.Integrate, Mark = 0x20 }, null, [], []);
         Assert.Contains("type filter hook forward priority filter - 1; policy accept;", text, StringComparison.Ordinal);
         Assert.Contains("@fwd4 meta mark set meta mark | 0x00000020 return", text, StringComparison.Ordinal);
-        Assert.Contains("@only4 drop\n    ip6 daddr . meta l4proto . th dport @only6 drop\n  }", text, StringComparison.Ordinal);
+        Assert.Contains("@only4 drop\n    ip6 daddr . meta l4proto . th dport @only6 drop\n    ct status dnat ip daddr @onat4 ip daddr . udp dport @eimout4 meta mark set meta mark | 0x00000020 return\n  }", text, StringComparison.Ordinal);
         Assert.Equal("meta mark & 0x00000020 == 0x00000020 accept", NftablesRuleset.IntegrateSnippet(0x20));
     }
 
@@ -87,6 +87,67 @@ public class NftablesRulesetTests
         Assert.Equal(
             [new ForwardKey("only6", "2001:db8:77::10 . tcp . 8080"), new ForwardKey("filt6", "2001:db8:77::10 . tcp . 8080 . 2001:db8:ffff::/64 . 443")],
             NftablesRuleset.ForwardKeys(filtered));
+    }
+
+    [Fact]
+    public void Build_OpenNat_LearnsInThePacketPath_KeepsPorts_AndLetsAnyoneInOnlyToOpenNatEndpoints()
+    {
+        string text = NftablesRuleset.Build(s_standalone with { OpenNatIdleSeconds = 240, OpenNatMaxMappings = 1000 }, IPAddress.Parse("203.0.113.1"), [], []);
+        Assert.Contains("map eim4 { type inet_service : ipv4_addr . inet_service; flags timeout; timeout 240s; size 1000; }", text, StringComparison.Ordinal);
+        Assert.Contains("map eimout4 { type ipv4_addr . inet_service : ipv4_addr . inet_service; flags timeout; timeout 240s; size 1000; }", text, StringComparison.Ordinal);
+        // Addresses learned from the devices' MACs on the LAN side, as long as they send.
+        Assert.Contains("iifname { \"br-lan\" } ether saddr @onatmac update @onat4 { ip saddr timeout 240s : ether saddr }", text, StringComparison.Ordinal);
+        // Outbound: the endpoint's own port again, else a random one where another holds it, else masquerade's choice.
+        int keep = text.IndexOf("snat ip to ip saddr . udp sport map @eimout4", StringComparison.Ordinal);
+        int taken = text.IndexOf("udp sport @eim4 masquerade to :1024-65535 random", StringComparison.Ordinal);
+        int leased = text.IndexOf("meta l4proto . udp sport @nat4 masquerade to :1024-65535 random", StringComparison.Ordinal);
+        Assert.True(keep > 0 && keep < taken && taken < leased, text);
+        // The packet path records (and refreshes) the mapping after NAT, only for the external address.
+        Assert.Contains("type filter hook postrouting priority srcnat + 10; policy accept;", text, StringComparison.Ordinal);
+        Assert.Contains("ct direction original ct original ip saddr @onat4 ip saddr @ext4 update @eim4 { udp sport : ct original ip saddr . ct original proto-src } update @eimout4", text, StringComparison.Ordinal);
+        // Inbound: leases first, then the gateway's own sockets, then Open NAT.
+        int lease = text.IndexOf("dnat ip to meta l4proto . th dport map @nat4", StringComparison.Ordinal);
+        int own = text.IndexOf("meta l4proto udp socket wildcard { 0, 1 } accept", StringComparison.Ordinal);
+        int open = text.IndexOf("iifname \"wan0\" ip daddr @ext4 dnat ip to udp dport map @eim4", StringComparison.Ordinal);
+        Assert.True(lease > 0 && lease < own && own < open, text);
+    }
+
+    [Fact]
+    public void OpenNatDevices_AndListings_RoundTrip()
+    {
+        var text = new StringBuilder();
+        NftablesRuleset.AppendOpenNatDevices(text, "t", [0x020000000001UL], [IPAddress.Parse("192.168.77.20")]);
+        Assert.Equal(
+            "flush set inet t onatmac\nadd element inet t onatmac { 02:00:00:00:00:01 }\nadd element inet t onat4 { 192.168.77.20 : 00:00:00:00:00:00 }\n",
+            text.ToString());
+
+        string hosts = """
+            table inet t {
+            	map onat4 {
+            		type ipv4_addr : ether_addr
+            		size 4096
+            		flags timeout
+            		elements = { 192.168.77.10 timeout 5m expires 4m59s600ms : c6:25:9c:ab:6f:3c, 192.168.77.50 : 00:00:00:00:00:00 }
+            	}
+            }
+            """;
+        Assert.Equal([(IPAddress.Parse("192.168.77.10"), 0xc6259cab6f3cUL), (IPAddress.Parse("192.168.77.50"), 0UL)], NftablesRuleset.ParseOpenNatHosts(hosts));
+
+        string mappings = """
+            table inet t {
+            	map eim4 {
+            		type inet_service : ipv4_addr . inet_service
+            		size 4096
+            		timeout 5m
+            		elements = { 4000 expires 4m32s492ms : 192.168.77.10 . 4000,
+            			     14545 expires 1h2m : 192.168.77.11 . 4000 }
+            	}
+            }
+            """;
+        Assert.Equal(
+            [new OpenNatMapping(4000, IPAddress.Parse("192.168.77.10"), 4000, new TimeSpan(0, 0, 4, 32, 492)), new OpenNatMapping(14545, IPAddress.Parse("192.168.77.11"), 4000, TimeSpan.FromMinutes(62))],
+            NftablesRuleset.ParseOpenNatMappings(mappings));
+        Assert.Empty(NftablesRuleset.ParseOpenNatMappings("table inet t {\n\tmap eim4 {\n\t\ttype inet_service : ipv4_addr . inet_service\n\t\tsize 4096\n\t}\n}\n"));
     }
 }
 
@@ -190,4 +251,5 @@ public class NflogSocketTests
             Assert.Empty(packets);
         }
     }
+
 }

@@ -58,9 +58,16 @@ public sealed class AdminClient : IDisposable
     }
 
     /// <summary>PUT /api/devices/{device}: allow or deny; a denied device's leases are gone when this returns.</summary>
-    public async Task<int> SetDeviceAsync(TextWriter output, string device, bool allow)
+    public Task<int> SetDeviceAsync(TextWriter output, string device, bool allow) =>
+        ChangeDeviceAsync(output, device, allow ? "{\"permission\":\"allow\"}" : "{\"permission\":\"deny\"}");
+
+    /// <summary>PUT /api/devices/{device}: Open NAT on or off; the kernel has it when this returns.</summary>
+    public Task<int> SetOpenNatAsync(TextWriter output, string device, bool on) =>
+        ChangeDeviceAsync(output, device, on ? "{\"openNat\":true}" : "{\"openNat\":false}");
+
+    private async Task<int> ChangeDeviceAsync(TextWriter output, string device, string change)
     {
-        using var body = new StringContent(allow ? "{\"permission\":\"allow\"}" : "{\"permission\":\"deny\"}", Encoding.UTF8, "application/json");
+        using var body = new StringContent(change, Encoding.UTF8, "application/json");
         using HttpResponseMessage response = await _http.PutAsync("api/devices/" + Uri.EscapeDataString(device), body).ConfigureAwait(false);
         if (await FailureAsync(response).ConfigureAwait(false) is { } failure)
         {
@@ -74,7 +81,7 @@ public sealed class AdminClient : IDisposable
 
     private static async Task WriteDevicesAsync(TextWriter output, IReadOnlyList<DeviceView> devices)
     {
-        var rows = new List<string[]> { new[] { "DEVICE", "NAME", "ADDRESSES", "LEASES", "PERMISSION", "LAST SEEN" } };
+        var rows = new List<string[]> { new[] { "DEVICE", "NAME", "ADDRESSES", "LEASES", "PERMISSION", "OPEN NAT", "LAST SEEN" } };
         rows.AddRange(devices.Select(d => new[]
         {
             d.Id,
@@ -82,6 +89,7 @@ public sealed class AdminClient : IDisposable
             d.Addresses.Count == 0 ? "-" : string.Join(' ', d.Addresses),
             d.Leases.ToString(CultureInfo.InvariantCulture),
             $"{d.Permission} ({d.PermissionSource})",
+            d.OpenNatSource == "off" ? "off" : $"{(d.OpenNat ? "on" : "off")} ({d.OpenNatSource}){(d.OpenNatMappings is { Count: > 0 } m ? ": " + string.Join(' ', m.Select(x => string.Create(CultureInfo.InvariantCulture, $"{x.ExternalPort}->{x.InternalPort}"))) : string.Empty)}",
             d.LastSeen?.ToString("u", CultureInfo.InvariantCulture) ?? "-",
         }));
         await output.WriteAsync(Table(rows)).ConfigureAwait(false);

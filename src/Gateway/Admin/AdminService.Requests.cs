@@ -168,7 +168,9 @@ public sealed partial class AdminService
         }
 
         DateTimeOffset now = _time.GetUtcNow();
-        return [.. _devices.Entries(_engine.Leases(), now).Select(d => new DeviceView(
+        IReadOnlyList<(System.Net.IPAddress Address, ulong Mac)> hosts = _openNat?.Kernel.OpenNatHosts() ?? [];
+        IReadOnlyList<KernelBackend.OpenNatMapping> mappings = _openNat?.Kernel.OpenNatMappings() ?? [];
+        return [.. _devices.Entries(_engine.Leases(), now, hosts).Select(d => new DeviceView(
             d.Id.MacText ?? d.Id.Address?.ToString() ?? "?",
             d.Id.MacText,
             [.. d.Addresses.Select(a => a.ToString())],
@@ -177,7 +179,11 @@ public sealed partial class AdminService
             d.LastSeen,
             d.Leases,
             d.Allowed ? "allow" : "deny",
-            d.PermissionSource))];
+            d.PermissionSource,
+            d.OpenNat,
+            d.OpenNatSource,
+            [.. mappings.Where(m => d.Addresses.Contains(m.InternalAddress)).OrderBy(m => m.ExternalPort)
+                .Select(m => new OpenNatMappingView(m.ExternalPort, m.InternalAddress.ToString(), m.InternalPort, (long)Math.Ceiling(m.ExpiresIn.TotalSeconds)))]))];
     }
 
     private Task DevicesAsync(HttpResponse response) => WriteJsonAsync(response, DeviceViews(), AdminJsonContext.Default.DeviceViewArray);
@@ -203,23 +209,42 @@ public sealed partial class AdminService
         {
         }
 
-        if (change?.Permission is not ("allow" or "deny"))
+        if (change is null || change.Permission is not (null or "allow" or "deny") || (change.Permission is null && change.OpenNat is null))
         {
-            await ProblemAsync(response, StatusCodes.Status400BadRequest, "Bad device change", "Send { \"permission\": \"allow\" } or { \"permission\": \"deny\" } (at most 4 KB)").ConfigureAwait(false);
+            await ProblemAsync(response, StatusCodes.Status400BadRequest, "Bad device change",
+                "Send { \"permission\": \"allow\" | \"deny\" } and/or { \"openNat\": true | false } (at most 4 KB)").ConfigureAwait(false);
             return;
         }
 
-        if (!_devices.TrySet(normalized!, change.Permission == "allow", out string? error))
+        bool isMac = Devices.DeviceRule.TryParseMac(normalized!, out _);
+        if (change.OpenNat is not null && (_openNat is null || !isMac && System.Net.IPAddress.Parse(normalized!).AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork))
         {
-            await ProblemAsync(response, StatusCodes.Status503ServiceUnavailable, "Not saved", error ?? "cannot save the permission").ConfigureAwait(false);
+            await ProblemAsync(response, StatusCodes.Status400BadRequest, "Bad device change", "Open NAT is for a MAC address or an IPv4 address").ConfigureAwait(false);
             return;
         }
 
-        Log.DevicePermissionSet(_logger, normalized!, change.Permission);
-        _events?.Publish(new Events.GatewayEvent(0, default, "permission-changed",
-            Devices.DeviceRule.TryParseMac(normalized!, out _) ? normalized : null, Devices.DeviceRule.TryParseMac(normalized!, out _) ? null : normalized,
-            Reason: change.Permission));
+        string? error = null;
+        if ((change.Permission is { } permission && !_devices.TrySet(normalized!, permission == "allow", out error))
+            || (change.OpenNat is { } on && !_devices.TrySetOpenNat(normalized!, on, out error)))
+        {
+            await ProblemAsync(response, StatusCodes.Status503ServiceUnavailable, "Not saved", error ?? "cannot save the change").ConfigureAwait(false);
+            return;
+        }
+
+        if (change.Permission is { } set)
+        {
+            Log.DevicePermissionSet(_logger, normalized!, set);
+            _events?.Publish(new Events.GatewayEvent(0, default, "permission-changed", isMac ? normalized : null, isMac ? null : normalized, Reason: set));
+        }
+
+        if (change.OpenNat is { } openNat)
+        {
+            Log.OpenNatSet(_logger, normalized!, openNat ? "on" : "off");
+            _events?.Publish(new Events.GatewayEvent(0, default, "open-nat-changed", isMac ? normalized : null, isMac ? null : normalized, Reason: openNat ? "on" : "off"));
+        }
+
         _events?.Flush();
+        _openNat?.Apply();
         // Through the engine like every change: the denied device's leases are journaled out and gone from the
         // kernel before this answers.
         await _engine.EnforceDevicePermissionsAsync().ConfigureAwait(false);

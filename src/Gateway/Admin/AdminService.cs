@@ -25,6 +25,7 @@ public sealed partial class AdminService : KestrelService
     private readonly ILogger _logger;
     private readonly DateTimeOffset _started;
     private readonly KernelBackend.IMediaFirewall _media;
+    private readonly Devices.OpenNatController? _openNat;
     private readonly Rtsp.RtspHelperService? _rtsp;
     private string _token = string.Empty;
 
@@ -39,9 +40,11 @@ public sealed partial class AdminService : KestrelService
         KernelBackend.IMediaFirewall media,
         Rtsp.RtspHelperService? rtsp = null,
         Devices.DeviceDirectory? devices = null,
-        Events.EventLog? events = null)
+        Events.EventLog? events = null,
+        Devices.OpenNatController? openNat = null)
         : base(loggerFactory)
     {
+        _openNat = openNat;
         _events = events;
         _devices = devices;
         _media = media;

@@ -50,10 +50,16 @@ public sealed record DeviceView(
     DateTimeOffset? LastSeen,
     int Leases,
     string Permission,
-    string PermissionSource);
+    string PermissionSource,
+    bool OpenNat = false,
+    string OpenNatSource = "off",
+    IReadOnlyList<OpenNatMappingView>? OpenNatMappings = null);
 
-/// <summary>The body of <c>PUT /api/devices/{mac}</c>.</summary>
-public sealed record DeviceChange(string? Permission);
+/// <summary>An Open NAT endpoint mapping the kernel holds: any remote host may send to the external port.</summary>
+public sealed record OpenNatMappingView(int ExternalPort, string InternalAddress, int InternalPort, long ExpiresIn);
+
+/// <summary>The body of <c>PUT /api/devices/{mac}</c>: either or both.</summary>
+public sealed record DeviceChange(string? Permission, bool? OpenNat = null);
 
 /// <summary>An RFC 9457 problem body for every 4xx the admin endpoint gives.</summary>
 public sealed record ProblemView(string Type, string Title, int Status, string Detail);

@@ -159,6 +159,23 @@ public static partial class ConfigFile
     }
 
     /// <summary>{ "device": "aa:bb:cc:dd:ee:ff" | "192.168.1.20" | "192.168.1.0/24", "permission": "allow" | "deny" }</summary>
+    /// <summary>An Open NAT device: a MAC, or an IPv4 address (Open NAT is a NAT behaviour: IPv6 has none), normalized.</summary>
+    internal static string? OpenNatDeviceOf(JsonElement e, string path, List<string> errors)
+    {
+        if (String(e, path, errors) is not { } text)
+        {
+            return null;
+        }
+
+        if (Devices.DeviceDirectory.NormalizeKey(text, out string? key) && (Devices.DeviceRule.TryParseMac(key!, out _) || IPAddress.Parse(key!).AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork))
+        {
+            return key;
+        }
+
+        errors.Add($"{path}: '{text}' is neither a MAC address nor an IPv4 address");
+        return null;
+    }
+
     internal static Devices.DeviceRule? DeviceRuleOf(JsonElement e, string path, List<string> errors)
     {
         bool? allow = null;

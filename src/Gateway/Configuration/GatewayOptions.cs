@@ -20,7 +20,8 @@ public sealed record GatewayOptions(
         : KernelHasRtspHelper ? RtspHelperMode.Kernel : RtspHelperMode.Observer;
 
     public FirewallOptions Firewall => new(Settings.TableName, Settings.FirewallMode, WanInterface, [.. LanInterfaces.Select(l => l.Name)], Settings.FirewallMark, Settings.Hairpin, Settings.PreservePorts,
-        Settings.SipHelper ? Settings.SipPorts : null, RtspHelper, Settings.RtspPorts, Settings.RtspLogGroup, Settings.SipHelper && Settings.SipTcp);
+        Settings.SipHelper ? Settings.SipPorts : null, RtspHelper, Settings.RtspPorts, Settings.RtspLogGroup, Settings.SipHelper && Settings.SipTcp,
+        Settings.OpenNatIdleSeconds, Settings.OpenNatMaxMappings);
 
     public LeaseTableOptions LeaseTable => new(Settings.MaxLifetimeSeconds, Settings.MaxLeasesPerClient, Settings.SecureMode, ReservedPorts, Settings.MaxLeases);
 }

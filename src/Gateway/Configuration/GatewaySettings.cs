@@ -115,6 +115,15 @@ public sealed record GatewaySettings
     /// <summary>Per-device permissions by MAC, address or prefix (devices.rules); the first match decides.</summary>
     public IReadOnlyList<Devices.DeviceRule> DeviceRules { get; init; } = [];
 
+    /// <summary>Open NAT devices from the configuration (openNat.devices): MACs, and IPv4 addresses.</summary>
+    public IReadOnlyList<string> OpenNatDevices { get; init; } = [];
+
+    /// <summary>How long an Open NAT endpoint mapping outlives its device's last packet from it (openNat.idleTimeout).</summary>
+    public int OpenNatIdleSeconds { get; init; } = KernelBackend.FirewallOptions.DefaultOpenNatIdleSeconds;
+
+    /// <summary>Open NAT endpoint mappings at once, all devices together (openNat.maxMappings).</summary>
+    public int OpenNatMaxMappings { get; init; } = KernelBackend.FirewallOptions.DefaultOpenNatMaxMappings;
+
     /// <summary>An http(s) URL each event is POSTed to as JSON (events.webhook).</summary>
     public Uri? EventsWebhook { get; init; }
 

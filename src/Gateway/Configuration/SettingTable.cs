@@ -78,6 +78,10 @@ public static class SettingTable
         new("devices.rules", Reload, s => s.DeviceRules, (v, p, s, e) => s with { DeviceRules = Array(v, p, e).Select((x, i) => DeviceRuleOf(x, $"{p}[{i}]", e)).OfType<Devices.DeviceRule>().ToList() }),
         new("devices.leaseFile", Reload, s => s.DevicesLeaseFile, (v, p, s, e) => String(v, p, e) is { } x ? s with { DevicesLeaseFile = x } : s),
 
+        new("openNat.devices", Reload, s => s.OpenNatDevices, (v, p, s, e) => s with { OpenNatDevices = Array(v, p, e).Select((x, i) => OpenNatDeviceOf(x, $"{p}[{i}]", e)).OfType<string>().ToList() }),
+        new("openNat.idleTimeout", Restart, s => s.OpenNatIdleSeconds, (v, p, s, e) => Integer(v, p, 10, 86_400, e) is { } x ? s with { OpenNatIdleSeconds = (int)x } : s),
+        new("openNat.maxMappings", Restart, s => s.OpenNatMaxMappings, (v, p, s, e) => Integer(v, p, 16, 65_536, e) is { } x ? s with { OpenNatMaxMappings = (int)x } : s),
+
         new("events.webhook", Restart, s => s.EventsWebhook, (v, p, s, e) => String(v, p, e) is { } x
             ? Uri.TryCreate(x, UriKind.Absolute, out Uri? url) && url.Scheme is "http" or "https" ? s with { EventsWebhook = url } : Fail(s, e, $"{p}: '{x}' is not an http or https URL")
             : s),

@@ -14,7 +14,9 @@ public sealed record DeviceEntry(
     DateTimeOffset? LastSeen,
     int Leases,
     bool Allowed,
-    string PermissionSource);
+    string PermissionSource,
+    bool OpenNat = false,
+    string OpenNatSource = "off");
 
 /// <summary>
 /// The devices that asked for or hold a mapping, and whether each may: a permission set at run time (kept in the
@@ -35,14 +37,15 @@ public sealed class DeviceDirectory
     private readonly TimeProvider _time;
     private readonly Dictionary<DeviceId, Sighting> _seen = [];
     private volatile Dictionary<string, bool> _overrides = new(StringComparer.OrdinalIgnoreCase);
+    private volatile Dictionary<string, bool> _openNatSet = new(StringComparer.OrdinalIgnoreCase);
     private volatile Policy _policy;
     private (string Path, DateTime Modified, long Length, DhcpLeaseFile File)? _leases;
 
-    public DeviceDirectory(string? stateDirectory, bool defaultAllow, IReadOnlyList<DeviceRule> rules, string? leaseFile, TimeProvider? time = null)
+    public DeviceDirectory(string? stateDirectory, bool defaultAllow, IReadOnlyList<DeviceRule> rules, string? leaseFile, TimeProvider? time = null, IReadOnlyList<string>? openNat = null)
     {
         _stateDirectory = stateDirectory;
         _time = time ?? TimeProvider.System;
-        _policy = new Policy(defaultAllow, [.. rules], leaseFile);
+        _policy = new Policy(defaultAllow, [.. rules], leaseFile, [.. openNat ?? []]);
         LoadError = Load();
     }
 
@@ -51,8 +54,68 @@ public sealed class DeviceDirectory
 
     public bool DefaultAllow => _policy.DefaultAllow;
 
-    public void Reconfigure(bool defaultAllow, IReadOnlyList<DeviceRule> rules, string? leaseFile) =>
-        _policy = new Policy(defaultAllow, [.. rules], leaseFile);
+    public void Reconfigure(bool defaultAllow, IReadOnlyList<DeviceRule> rules, string? leaseFile, IReadOnlyList<string>? openNat = null) =>
+        _policy = new Policy(defaultAllow, [.. rules], leaseFile, [.. openNat ?? []]);
+
+    /// <summary>Whether Open NAT is on for the device kept under <paramref name="key"/> (its MAC or address): set at run time, else the configuration.</summary>
+    public (bool On, string Source) OpenNatOf(string key) =>
+        _openNatSet.TryGetValue(key, out bool set) ? (set, "set")
+        : _policy.OpenNat.Contains(key, StringComparer.OrdinalIgnoreCase) ? (true, "config")
+        : (false, "off");
+
+    /// <summary>
+    /// The devices the kernel should give Open NAT: on (set or configured) and allowed to map ports (a denied device
+    /// may open nothing). MACs, and IPv4 addresses for devices known by address.
+    /// </summary>
+    public (List<ulong> Macs, List<IPAddress> Addresses) OpenNatTargets()
+    {
+        var macs = new List<ulong>();
+        var addresses = new List<IPAddress>();
+        foreach (string key in _policy.OpenNat.Concat(_openNatSet.Keys).Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            if (!OpenNatOf(key).On)
+            {
+                continue;
+            }
+
+            if (DeviceRule.TryParseMac(key, out ulong mac))
+            {
+                if (Decide(DeviceId.OfMac(mac), IPAddress.Any).Allow)
+                {
+                    macs.Add(mac);
+                }
+            }
+            else if (IPAddress.TryParse(key, out IPAddress? address) && address.AddressFamily == AddressFamily.InterNetwork
+                && Decide(DeviceId.OfAddress(address), address).Allow)
+            {
+                addresses.Add(address);
+            }
+        }
+
+        return (macs, addresses);
+    }
+
+    /// <summary>Turns Open NAT on or off for a device (a MAC, or an IPv4 address) and saves it; false (with why) when it cannot be saved.</summary>
+    public bool TrySetOpenNat(string key, bool on, out string? error)
+    {
+        if (!NormalizeKey(key, out string? normalized) || (!DeviceRule.TryParseMac(normalized!, out _) && IPAddress.Parse(normalized!).AddressFamily != AddressFamily.InterNetwork))
+        {
+            error = $"'{key}' is neither a MAC address nor an IPv4 address (Open NAT is for IPv4)";
+            return false;
+        }
+
+        lock (_lock)
+        {
+            var next = new Dictionary<string, bool>(_openNatSet, StringComparer.OrdinalIgnoreCase) { [normalized!] = on };
+            if (!Save(_overrides, next, out error))
+            {
+                return false;
+            }
+
+            _openNatSet = next;
+            return true;
+        }
+    }
 
     /// <summary>A request came from <paramref name="device"/> at <paramref name="address"/>.</summary>
     public void Seen(DeviceId device, IPAddress address)
@@ -139,7 +202,7 @@ public sealed class DeviceDirectory
         lock (_lock)
         {
             var next = new Dictionary<string, bool>(_overrides, StringComparer.OrdinalIgnoreCase) { [normalized!] = allow };
-            if (!Save(next, out error))
+            if (!Save(next, _openNatSet, out error))
             {
                 return false;
             }
@@ -168,7 +231,7 @@ public sealed class DeviceDirectory
     }
 
     /// <summary>Every device seen, holding leases, or with a permission set; newest first.</summary>
-    public List<DeviceEntry> Entries(IReadOnlyList<Lease> leases, DateTimeOffset now)
+    public List<DeviceEntry> Entries(IReadOnlyList<Lease> leases, DateTimeOffset now, IReadOnlyList<(IPAddress Address, ulong Mac)>? openNatHosts = null)
     {
         var byDevice = new Dictionary<DeviceId, (List<IPAddress> Addresses, DateTimeOffset? First, DateTimeOffset? Last, int Leases)>();
         lock (_lock)
@@ -191,12 +254,21 @@ public sealed class DeviceDirectory
             byDevice[owner] = entry with { Leases = entry.Leases + 1 };
         }
 
-        foreach (string key in _overrides.Keys)
+        foreach (string key in _overrides.Keys.Concat(_openNatSet.Keys).Concat(_policy.OpenNat))
         {
             DeviceId id = DeviceRule.TryParseMac(key, out ulong mac) ? DeviceId.OfMac(mac) : DeviceId.OfAddress(IPAddress.Parse(key));
             if (!byDevice.ContainsKey(id))
             {
                 byDevice[id] = (id.Address is { } a ? [a] : [], null, null, 0);
+            }
+        }
+
+        // The addresses the kernel learned for Open NAT devices known by MAC.
+        foreach ((IPAddress address, ulong mac) in openNatHosts ?? [])
+        {
+            if (mac != 0 && byDevice.TryGetValue(DeviceId.OfMac(mac), out var entry) && !entry.Addresses.Contains(address))
+            {
+                entry.Addresses.Add(address);
             }
         }
 
@@ -207,7 +279,8 @@ public sealed class DeviceDirectory
                 IPAddress first = d.Value.Addresses.FirstOrDefault() ?? d.Key.Address ?? IPAddress.Any;
                 (bool allow, string source) = Decide(d.Key, first);
                 IReadOnlyList<IPAddress> ordered = [.. d.Value.Addresses.OrderBy(a => a.AddressFamily == AddressFamily.InterNetwork ? 0 : 1).ThenBy(a => a.ToString(), StringComparer.Ordinal)];
-                return new DeviceEntry(d.Key, ordered, names.NameOf(d.Key, ordered), d.Value.First, d.Value.Last, d.Value.Leases, allow, source);
+                (bool openNat, string openNatSource) = OpenNatOf(KeyOf(d.Key, first));
+                return new DeviceEntry(d.Key, ordered, names.NameOf(d.Key, ordered), d.Value.First, d.Value.Last, d.Value.Leases, allow, source, openNat && allow, openNatSource);
             })
             .OrderByDescending(e => e.LastSeen ?? DateTimeOffset.MinValue)
             .ThenBy(e => e.Id.ToString(), StringComparer.Ordinal)];
@@ -281,6 +354,19 @@ public sealed class DeviceDirectory
             }
 
             _overrides = loaded;
+            var openNat = new Dictionary<string, bool>(StringComparer.OrdinalIgnoreCase);
+            if (document.RootElement.TryGetProperty("openNat", out JsonElement saved) && saved.ValueKind == JsonValueKind.Object)
+            {
+                foreach (JsonProperty p in saved.EnumerateObject())
+                {
+                    if (NormalizeKey(p.Name, out string? key) && p.Value.ValueKind is JsonValueKind.True or JsonValueKind.False)
+                    {
+                        openNat[key!] = p.Value.GetBoolean();
+                    }
+                }
+            }
+
+            _openNatSet = openNat;
             return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException)
@@ -289,7 +375,7 @@ public sealed class DeviceDirectory
         }
     }
 
-    private bool Save(Dictionary<string, bool> permissions, out string? error)
+    private bool Save(Dictionary<string, bool> permissions, Dictionary<string, bool> openNat, out string? error)
     {
         error = null;
         if (_stateDirectory is null)
@@ -310,6 +396,13 @@ public sealed class DeviceDirectory
                     foreach ((string key, bool allow) in permissions.OrderBy(p => p.Key, StringComparer.Ordinal))
                     {
                         json.WriteString(key, allow ? "allow" : "deny");
+                    }
+
+                    json.WriteEndObject();
+                    json.WriteStartObject("openNat");
+                    foreach ((string key, bool on) in openNat.OrderBy(p => p.Key, StringComparer.Ordinal))
+                    {
+                        json.WriteBoolean(key, on);
                     }
 
                     json.WriteEndObject();
@@ -346,5 +439,5 @@ public sealed class DeviceDirectory
         public List<IPAddress> Addresses { get; } = [];
     }
 
-    private sealed record Policy(bool DefaultAllow, DeviceRule[] Rules, string? LeaseFile);
+    private sealed record Policy(bool DefaultAllow, DeviceRule[] Rules, string? LeaseFile, string[] OpenNat);
 }

@@ -66,8 +66,11 @@ public sealed partial class MappingEngine : BackgroundService
         FlowReaper? reaper = null,
         Admission? admission = null,
         Events.EventLog? events = null,
-        Devices.DeviceDirectory? devices = null)
+        Devices.DeviceDirectory? devices = null,
+        Devices.OpenNatController? openNat = null)
     {
+        // The Open NAT devices go into the kernel with the first build of the table.
+        openNat?.Apply();
         _events = events;
         _devices = devices;
         _reaper = options.Settings.EndFlows ? reaper : null;

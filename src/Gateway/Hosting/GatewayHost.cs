@@ -56,7 +56,7 @@ public static class GatewayHost
         services.AddSingleton(sp =>
         {
             var devices = new Devices.DeviceDirectory(settings.StateDirectory, settings.DevicesDefaultAllow, settings.DeviceRules,
-                settings.DevicesLeaseFile, sp.GetRequiredService<TimeProvider>());
+                settings.DevicesLeaseFile, sp.GetRequiredService<TimeProvider>(), settings.OpenNatDevices);
             Events.EventLog events = sp.GetRequiredService<Events.EventLog>();
             devices.FirstSeen = (device, address) => events.Publish(new Events.GatewayEvent(0, default, "device-seen", device.MacText, address.ToString(),
                 devices.NameOf(device, address)));
@@ -78,6 +78,8 @@ public static class GatewayHost
         services.AddSingleton(sp => new NftablesBackend(options.Firewall, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IFirewallBackend>(sp => sp.GetRequiredService<NftablesBackend>());
         services.AddSingleton<IMediaFirewall>(sp => sp.GetRequiredService<NftablesBackend>());
+        services.AddSingleton<IOpenNat>(sp => sp.GetRequiredService<NftablesBackend>());
+        services.AddSingleton<Devices.OpenNatController>();
 
         // The reaper ends flows of ended leases (firewall.endFlows) and of the RTSP helper's media ports.
         bool observeRtsp = options.Firewall.ObservesRtsp;

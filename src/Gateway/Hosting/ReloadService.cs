@@ -25,12 +25,14 @@ public sealed class ReloadService : BackgroundService
     private readonly RateLimiter _rateLimiter;
     private readonly ILogger _logger;
     private readonly Devices.DeviceDirectory? _devices;
+    private readonly Devices.OpenNatController? _openNat;
     private readonly SemaphoreSlim _signals = new(0);
 
     public ReloadService(SettingsSource source, INetworkInventory inventory, MappingEngine engine, RateLimiter rateLimiter, ILogger<ReloadService> logger,
-        Devices.DeviceDirectory? devices = null)
+        Devices.DeviceDirectory? devices = null, Devices.OpenNatController? openNat = null)
     {
         _devices = devices;
+        _openNat = openNat;
         _source = source;
         _inventory = inventory;
         _engine = engine;
@@ -86,8 +88,9 @@ public sealed class ReloadService : BackgroundService
             Log.ReloadNeedsRestart(_logger, string.Join(", ", restart));
         }
 
-        _devices?.Reconfigure(settings.DevicesDefaultAllow, settings.DeviceRules, settings.DevicesLeaseFile);
+        _devices?.Reconfigure(settings.DevicesDefaultAllow, settings.DeviceRules, settings.DevicesLeaseFile, settings.OpenNatDevices);
         await _engine.ReconfigureAsync(options).ConfigureAwait(false);
+        _openNat?.Apply();
         _rateLimiter.Reconfigure(settings.RateLimitPerSecond, settings.RateLimitBurst);
         Logging.Level.MinimumLevel = Logging.Parse(settings.LogLevel);
         Log.Reloaded(_logger, _engine.Leases().Count);

@@ -215,6 +215,15 @@ internal static partial class Log
     [LoggerMessage(1051, LogLevel.Warning, "The webhook {Url} did not take event {Id} after 3 tries ({Reason}); it is dropped")]
     public static partial void WebhookFailed(ILogger logger, string url, long id, string reason);
 
+    [LoggerMessage(1052, LogLevel.Information, "Open NAT (endpoint-independent UDP mapping and filtering) for {Count} device(s): {Devices}")]
+    public static partial void OpenNatDevices(ILogger logger, int count, string devices);
+
+    [LoggerMessage(1053, LogLevel.Warning, "The kernel refused the Open NAT devices ({Reason}); the previous ones stay")]
+    public static partial void OpenNatRefused(ILogger logger, string reason);
+
+    [LoggerMessage(1054, LogLevel.Information, "Device {Device}: Open NAT turned {State} through the admin endpoint")]
+    public static partial void OpenNatSet(ILogger logger, string device, string state);
+
     [LoggerMessage(1042, LogLevel.Warning, "The kernel refused lease {Id} ({Protocol} {ExternalPort} -> {InternalAddress}:{InternalPort}); it was removed, every other lease stays")]
     public static partial void KernelRefusedLease(ILogger logger, long id, MappingProtocol protocol, ushort externalPort, IPAddress internalAddress, ushort internalPort);
 

@@ -9,7 +9,7 @@ namespace PortMapper.KernelBackend.Nftables;
 /// Programs the daemon's own nftables table through libnftables. Each call is one kernel transaction.
 /// After a <see cref="FirewallException"/> from <see cref="Apply"/>, call <see cref="Rebuild"/>.
 /// </summary>
-public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IDisposable
+public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IOpenNat, IDisposable
 {
     private readonly FirewallOptions _options;
     private readonly TimeProvider _time;
@@ -23,6 +23,11 @@ public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IDisposa
     // Open media ports and until when the kernel holds them, so that a rebuilt table has them too.
     private readonly Dictionary<MediaOpening, DateTimeOffset> _media = [];
     private IPAddress? _externalAddress;
+
+    // The Open NAT devices, so that a rebuilt table has them too.
+    private ulong[] _openNatMacs = [];
+    private IPAddress[] _openNatAddresses = [];
+    private bool _built;
 
     public NftablesBackend(FirewallOptions options, TimeProvider time)
     {
@@ -43,7 +48,9 @@ public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IDisposa
                 AttachOutbound(m, externalAddress, now);
             }
 
-            string text = NftablesRuleset.Build(_options, externalAddress, mappings, _forwards.Entries(now), _outbound.Entries(now), LiveMedia(now));
+            var build = new StringBuilder(NftablesRuleset.Build(_options, externalAddress, mappings, _forwards.Entries(now), _outbound.Entries(now), LiveMedia(now)));
+            NftablesRuleset.AppendOpenNatDevices(build, _options.TableName, _openNatMacs, _openNatAddresses);
+            string text = build.ToString();
             try
             {
                 _session.Run(text);
@@ -58,6 +65,7 @@ public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IDisposa
             _forwards.CommitKernelState(now);
             _outbound.CommitKernelState(now);
             _externalAddress = externalAddress;
+            _built = true;
         }
 
         // Parsing a large batch makes libnftables allocate tens of MB that glibc would otherwise keep.
@@ -197,6 +205,87 @@ public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IDisposa
         }
 
         return live;
+    }
+
+    public void SetOpenNatDevices(IReadOnlyCollection<ulong> macs, IReadOnlyCollection<IPAddress> addresses)
+    {
+        lock (_lock)
+        {
+            _openNatMacs = [.. macs];
+            _openNatAddresses = [.. addresses];
+            if (!_built)
+            {
+                return; // the first build puts them in
+            }
+
+            // An element can expire between the listing and the delete, which fails the transaction: list again.
+            string? failure = null;
+            for (int attempt = 0; attempt < 3; attempt++)
+            {
+                _text.Clear();
+                string table = _options.TableName;
+                NftablesRuleset.AppendOpenNatDevices(_text, table, _openNatMacs, _openNatAddresses);
+                var gone = new HashSet<IPAddress>();
+                if (_session.TryRun(NftablesRuleset.ListMap(table, NftablesRuleset.OpenNatHostMap), out string hosts))
+                {
+                    foreach ((IPAddress address, ulong mac) in NftablesRuleset.ParseOpenNatHosts(hosts))
+                    {
+                        bool stays = mac == 0 ? _openNatAddresses.Contains(address) : _openNatMacs.Contains(mac);
+                        if (!stays && gone.Add(address))
+                        {
+                            _text.Append(System.Globalization.CultureInfo.InvariantCulture, $"delete element inet {table} {NftablesRuleset.OpenNatHostMap} {{ {address} }}\n");
+                        }
+                    }
+                }
+
+                // A device that is no longer one loses its endpoint mappings now, not at their idle timeout.
+                if (gone.Count > 0 && _session.TryRun(NftablesRuleset.ListMap(table, NftablesRuleset.OpenNatMap), out string mappings))
+                {
+                    foreach (OpenNatMapping m in NftablesRuleset.ParseOpenNatMappings(mappings).Where(m => gone.Contains(m.InternalAddress)))
+                    {
+                        _text.Append(System.Globalization.CultureInfo.InvariantCulture, $"delete element inet {table} {NftablesRuleset.OpenNatMap} {{ {m.ExternalPort} }}\n");
+                    }
+                }
+
+                if (gone.Count > 0 && _session.TryRun(NftablesRuleset.ListMap(table, NftablesRuleset.OpenNatOutMap), out string outbound))
+                {
+                    foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(outbound, @"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3}) \. (\d{1,5})(?: timeout \S+)?(?: expires \S+)? :"))
+                    {
+                        if (IPAddress.TryParse(m.Groups[1].Value, out IPAddress? address) && gone.Contains(address))
+                        {
+                            _text.Append(System.Globalization.CultureInfo.InvariantCulture, $"delete element inet {table} {NftablesRuleset.OpenNatOutMap} {{ {address} . {m.Groups[2].Value} }}\n");
+                        }
+                    }
+                }
+
+                if (_session.TryRun(_text.ToString(), out failure))
+                {
+                    return;
+                }
+            }
+
+            throw new FirewallException(failure?.Trim() ?? "cannot set the Open NAT devices");
+        }
+    }
+
+    public IReadOnlyList<OpenNatMapping> OpenNatMappings()
+    {
+        lock (_lock)
+        {
+            return _built && _session.TryRun(NftablesRuleset.ListMap(_options.TableName, NftablesRuleset.OpenNatMap), out string output)
+                ? NftablesRuleset.ParseOpenNatMappings(output)
+                : [];
+        }
+    }
+
+    public IReadOnlyList<(IPAddress Address, ulong Mac)> OpenNatHosts()
+    {
+        lock (_lock)
+        {
+            return _built && _session.TryRun(NftablesRuleset.ListMap(_options.TableName, NftablesRuleset.OpenNatHostMap), out string output)
+                ? NftablesRuleset.ParseOpenNatHosts(output)
+                : [];
+        }
     }
 
     public Task WaitForOutsideChangeAsync(CancellationToken cancellationToken)

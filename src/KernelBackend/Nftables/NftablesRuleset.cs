@@ -33,6 +33,16 @@ public static class NftablesRuleset
     public const string MediaSet6 = "media6";
 
     /// <summary>
+    /// Open NAT: the devices' MACs; the addresses they send from (address → the MAC it was learned from, all-zero for
+    /// an address given in the configuration); external port → internal endpoint (inbound, any remote); internal
+    /// endpoint → external address and port (every flow from the endpoint leaves with the same port).
+    /// </summary>
+    public const string OpenNatMacSet = "onatmac";
+    public const string OpenNatHostMap = "onat4";
+    public const string OpenNatMap = "eim4";
+    public const string OpenNatOutMap = "eimout4";
+
+    /// <summary>
     /// A one-element set whose only job is to be looked at: listing it costs the same with 10 or 10,000
     /// mappings (listing a chain makes libnftables fetch every element of every set, ~150 ms at 15,000).
     /// It disappears with the table and is emptied by a flush of the table.
@@ -74,6 +84,17 @@ public static class NftablesRuleset
         string preserve = options.PreservePorts
             ? $"    oifname {wan} meta l4proto {{ tcp, udp }} snat ip to ip saddr . meta l4proto . th sport map @{OutboundMap}\n"
             : string.Empty;
+        // Open NAT, after the mappings' own translations: an endpoint that has a mapping keeps its external port; one
+        // whose port another Open NAT endpoint or a lease holds takes a random free one (kept from then on); else the
+        // usual masquerade, which keeps the port where it is free.
+        string idle = string.Create(CultureInfo.InvariantCulture, $"{options.OpenNatIdleSeconds}s");
+        string openNatOut =
+            $"    oifname {wan} ip saddr @{OpenNatHostMap} snat ip to ip saddr . udp sport map @{OpenNatOutMap}\n" +
+            $"    oifname {wan} ip saddr @{OpenNatHostMap} udp sport @{OpenNatMap} masquerade to :1024-65535 random\n" +
+            $"    oifname {wan} ip saddr @{OpenNatHostMap} meta l4proto . udp sport @{NatMap} masquerade to :1024-65535 random\n";
+        string openNatLearn = lans.Length > 0
+            ? $"    iifname {lans} ether saddr @{OpenNatMacSet} update @{OpenNatHostMap} {{ ip saddr timeout {idle} : ether saddr }}\n"
+            : string.Empty;
         var text = new StringBuilder(4096);
         text.Append(CultureInfo.InvariantCulture, $"add table inet {table}\ndelete table inet {table}\n");
         text.Append(CultureInfo.InvariantCulture, $$"""
@@ -92,14 +113,25 @@ public static class NftablesRuleset
               map {{MediaMap}} { type ipv4_addr . inet_service : ipv4_addr . inet_service; flags timeout; }
               set {{MediaForwardSet}} { type ipv4_addr . ipv4_addr . inet_service; flags timeout; }
               set {{MediaSet6}} { type ipv6_addr . ipv6_addr . inet_service; flags timeout; }
+              set {{OpenNatMacSet}} { type ether_addr; }
+              map {{OpenNatHostMap}} { type ipv4_addr : ether_addr; flags timeout; size 4096; }
+              map {{OpenNatMap}} { type inet_service : ipv4_addr . inet_service; flags timeout; timeout {{idle}}; size {{options.OpenNatMaxMappings}}; }
+              map {{OpenNatOutMap}} { type ipv4_addr . inet_service : ipv4_addr . inet_service; flags timeout; timeout {{idle}}; size {{options.OpenNatMaxMappings}}; }
               chain prerouting {
                 type nat hook prerouting priority dstnat; policy accept;
             {{(observe ? $"    iifname {wan} ip daddr @{ExternalAddressSet} meta l4proto udp dnat ip to ip saddr . udp dport map @{MediaMap}\n" : string.Empty)}}    iifname {{wan}} ip daddr @{{ExternalAddressSet}} meta l4proto { tcp, udp } dnat ip to meta l4proto . th dport map @{{NatMap}}
+                iifname {{wan}} ip daddr @{{ExternalAddressSet}} meta l4proto udp socket wildcard { 0, 1 } accept
+                iifname {{wan}} ip daddr @{{ExternalAddressSet}} dnat ip to udp dport map @{{OpenNatMap}}
             {{hairpinIn}}  }
               chain postrouting {
                 type nat hook postrouting priority srcnat - 10; policy accept;
                 oifname {{wan}} meta l4proto { tcp, udp } snat ip to ip saddr . meta l4proto . th sport . ip daddr . th dport map @{{PeerMap}}
-            {{preserve}}{{hairpinOut}}  }
+            {{preserve}}{{openNatOut}}{{hairpinOut}}  }
+              chain opennat {
+                type filter hook postrouting priority srcnat + 10; policy accept;
+                oifname {{wan}} ct direction original ct original ip saddr @{{OpenNatHostMap}} ip saddr @{{ExternalAddressSet}} update @{{OpenNatMap}} { udp sport : ct original ip saddr . ct original proto-src } update @{{OpenNatOutMap}} { ct original ip saddr . ct original proto-src : ip saddr . udp sport }
+                oifname {{wan}} ct direction reply ct reply ip saddr @{{OpenNatHostMap}} ip saddr @{{ExternalAddressSet}} update @{{OpenNatMap}} { udp sport : ct reply ip saddr . ct reply proto-src }
+              }
 
             """);
 
@@ -110,7 +142,7 @@ public static class NftablesRuleset
         text.Append(CultureInfo.InvariantCulture, $$"""
             {{helpers}}  chain forward {
                 type filter hook forward priority {{(standalone ? "filter" : "filter - 1")}}; policy accept;
-            {{(observe ? RtspObserverRules(options, lans, wan) : string.Empty)}}    iifname {{wan}} jump wan_in
+            {{(observe ? RtspObserverRules(options, lans, wan) : string.Empty)}}{{openNatLearn}}    iifname {{wan}} jump wan_in
               }
               chain wan_in {
                 ct state established,related {{(standalone ? "accept" : "return")}}
@@ -125,6 +157,7 @@ public static class NftablesRuleset
                 ip6 daddr . meta l4proto . th dport . ip6 saddr . th sport @{{FilteredPinholeSet}} {{admit}}
                 ct status dnat ip daddr . meta l4proto . th dport @{{FilteredEndpoints4}} drop
                 ip6 daddr . meta l4proto . th dport @{{FilteredEndpoints6}} drop
+                ct status dnat ip daddr @{{OpenNatHostMap}} ip daddr . udp dport @{{OpenNatOutMap}} {{admit}}
             {{(standalone ? "    drop\n" : string.Empty)}}  }
             }
 
@@ -293,6 +326,80 @@ public static class NftablesRuleset
         ReadOnlySpan<char> rest = output.AsSpan(at + "counter packets ".Length);
         int end = rest.IndexOf(' ');
         return ulong.TryParse(end < 0 ? rest : rest[..end], NumberStyles.None, CultureInfo.InvariantCulture, out packets);
+    }
+
+    /// <summary>The Open NAT devices: every MAC (the packet path learns their addresses) and every configured address.</summary>
+    public static void AppendOpenNatDevices(StringBuilder text, string table, IEnumerable<ulong> macs, IEnumerable<IPAddress> addresses)
+    {
+        text.Append(CultureInfo.InvariantCulture, $"flush set inet {table} {OpenNatMacSet}\n");
+        foreach (ulong mac in macs)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"add element inet {table} {OpenNatMacSet} {{ {MacText(mac)} }}\n");
+        }
+
+        foreach (IPAddress address in addresses)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"add element inet {table} {OpenNatHostMap} {{ {address} : 00:00:00:00:00:00 }}\n");
+        }
+    }
+
+    public static string MacText(ulong mac) => string.Create(CultureInfo.InvariantCulture,
+        $"{(byte)(mac >> 40):x2}:{(byte)(mac >> 32):x2}:{(byte)(mac >> 24):x2}:{(byte)(mac >> 16):x2}:{(byte)(mac >> 8):x2}:{(byte)mac:x2}");
+
+    public static string ListMap(string table, string map) => $"list map inet {table} {map}";
+
+    /// <summary>The Open NAT addresses in a listing of <see cref="OpenNatHostMap"/>, each with the MAC it was learned from (0: configured).</summary>
+    public static List<(IPAddress Address, ulong Mac)> ParseOpenNatHosts(string output)
+    {
+        var hosts = new List<(IPAddress, ulong)>();
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(output,
+            @"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?: timeout \S+)?(?: expires \S+)? : ((?:[0-9a-f]{2}:){5}[0-9a-f]{2})"))
+        {
+            if (IPAddress.TryParse(m.Groups[1].Value, out IPAddress? address))
+            {
+                hosts.Add((address, ulong.Parse(m.Groups[2].Value.Replace(":", string.Empty, StringComparison.Ordinal), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture)));
+            }
+        }
+
+        return hosts;
+    }
+
+    /// <summary>The endpoint mappings in a listing of <see cref="OpenNatMap"/>.</summary>
+    public static List<OpenNatMapping> ParseOpenNatMappings(string output)
+    {
+        var mappings = new List<OpenNatMapping>();
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(output,
+            @"(?<![\d.])(\d{1,5})(?: timeout \S+)?(?: expires (\S+))? : (\d{1,3}(?:\.\d{1,3}){3}) \. (\d{1,5})"))
+        {
+            if (ushort.TryParse(m.Groups[1].Value, CultureInfo.InvariantCulture, out ushort external)
+                && IPAddress.TryParse(m.Groups[3].Value, out IPAddress? address)
+                && ushort.TryParse(m.Groups[4].Value, CultureInfo.InvariantCulture, out ushort port))
+            {
+                mappings.Add(new OpenNatMapping(external, address, port, ParseDuration(m.Groups[2].Value)));
+            }
+        }
+
+        return mappings;
+    }
+
+    /// <summary>nft's durations: "4m59s600ms", "1h", "2d3h".</summary>
+    public static TimeSpan ParseDuration(string text)
+    {
+        TimeSpan total = TimeSpan.Zero;
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(text, @"(\d+)(ms|d|h|m|s)"))
+        {
+            double n = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+            total += m.Groups[2].Value switch
+            {
+                "d" => TimeSpan.FromDays(n),
+                "h" => TimeSpan.FromHours(n),
+                "m" => TimeSpan.FromMinutes(n),
+                "s" => TimeSpan.FromSeconds(n),
+                _ => TimeSpan.FromMilliseconds(n),
+            };
+        }
+
+        return total;
     }
 
     /// <summary>A cheap command whose output shows whether the table is still there and unflushed.</summary>
