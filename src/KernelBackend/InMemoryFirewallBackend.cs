@@ -7,8 +7,11 @@ namespace PortMapper.KernelBackend;
 /// present mapping or removing an absent one fails the batch, and entries lapse when their timeout runs out.
 /// For unit tests and dry runs.
 /// </summary>
-public sealed class InMemoryFirewallBackend : IFirewallBackend, IMediaFirewall, IOpenNat
+public sealed class InMemoryFirewallBackend : IFirewallBackend, IMediaFirewall, IOpenNat, ITrafficCounters
 {
+    public IReadOnlyDictionary<(IPAddress Address, TransportProtocol Protocol, ushort Port), (ulong Packets, ulong Bytes)> ForwardTraffic() =>
+        new Dictionary<(IPAddress, TransportProtocol, ushort), (ulong, ulong)>();
+
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
     private readonly Dictionary<long, (PortMapping Mapping, DateTimeOffset? Expires)> _entries = [];

@@ -74,4 +74,19 @@ public class EventLogTests
         Assert.Equal(5, sse.Split('\n').Length);
         Assert.Contains("not authorized\\nsecond line", sse, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void RequestsPerMinute_SixtyMinutes_CurrentOneLast()
+    {
+        var metrics = new PortMapper.Gateway.Admin.GatewayMetrics();
+        Assert.Equal(60, metrics.RequestsPerMinute().Length);
+        Assert.All(metrics.RequestsPerMinute(), n => Assert.Equal(0, n));
+        metrics.Request("natpmp", "0");
+        metrics.Request("pcp", "0");
+        metrics.Request("upnp", "606");
+        long[] counts = metrics.RequestsPerMinute();
+        // The last slot is this minute (or, if the minute turned between, the one before holds some of them).
+        Assert.Equal(3, counts[^1] + counts[^2]);
+        Assert.Equal(3, counts.Sum());
+    }
 }

@@ -113,6 +113,31 @@ public class NftablesRulesetTests
     }
 
     [Fact]
+    public void ForwardTraffic_ReadsEachElementsCounter_AndForwardAcceptsComeFirst()
+    {
+        string listing = """
+            table inet t {
+            	set fwd4 {
+            		type ipv4_addr . inet_proto . inet_service
+            		flags timeout
+            		counter
+            		elements = { 192.168.77.11 . tcp . 7700 timeout 1h expires 59m48s counter packets 4 bytes 216,
+            			     192.168.77.11 . udp . 7650 timeout 10m expires 9m53s counter packets 0 bytes 0 }
+            	}
+            }
+            """;
+        var traffic = NftablesRuleset.ParseForwardTraffic(listing);
+        Assert.Equal((4UL, 216UL), traffic[(IPAddress.Parse("192.168.77.11"), TransportProtocol.Tcp, 7700)]);
+        Assert.Equal((0UL, 0UL), traffic[(IPAddress.Parse("192.168.77.11"), TransportProtocol.Udp, 7650)]);
+        Assert.Equal(2, traffic.Count);
+
+        // Counted for every packet of the flows a mapping admitted, not only the first: before the established rule.
+        string text = NftablesRuleset.Build(s_standalone, null, [], []);
+        Assert.Contains("set fwd4 { type ipv4_addr . inet_proto . inet_service; flags timeout; counter; }", text, StringComparison.Ordinal);
+        Assert.Contains("chain wan_in {\n    ct status dnat ip daddr . meta l4proto . th dport @fwd4 accept\n    ct state established,related accept", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void OpenNatDevices_AndListings_RoundTrip()
     {
         var text = new StringBuilder();

@@ -117,13 +117,18 @@ public sealed partial class AdminService
         }
 
         DateTimeOffset now = _time.GetUtcNow();
+        // What came in through each mapping: the kernel's per-element counters of the forward set, read in one listing.
+        var traffic = _traffic?.ForwardTraffic();
         LeaseView[] leases = [.. _engine.Leases()
             .Where(l => l.IsLive(now))
             .Where(l => protocol is null || l.Protocol == protocol)
             .Where(l => client is null || l.Client.Equals(client))
             .Where(l => port is null || l.ExternalPort == port || l.InternalPort == port)
             .OrderBy(l => l.Id)
-            .Select(l => View(l, now))];
+            .Select(l => View(l, now) is var view && traffic is not null && !l.IsPinhole && l.FilterList.Count == 0 && l.RemotePeer is null
+                && traffic.TryGetValue((l.InternalAddress, l.Protocol == MappingProtocol.Tcp ? KernelBackend.TransportProtocol.Tcp : KernelBackend.TransportProtocol.Udp, l.InternalPort), out var counted)
+                ? view with { Packets = counted.Packets, Bytes = counted.Bytes }
+                : view)];
         return WriteJsonAsync(response, leases, AdminJsonContext.Default.LeaseViewArray);
     }
 
@@ -277,7 +282,17 @@ public sealed partial class AdminService
 
         if (!request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase))
         {
-            await WriteJsonAsync(response, _events.Since(since).ToArray(), AdminJsonContext.Default.GatewayEventArray).ConfigureAwait(false);
+            // ?last=N: only the newest N of them (what a page shows).
+            int newest = int.MaxValue;
+            if (request.Query["last"].ToString() is { Length: > 0 } lastText
+                && (!int.TryParse(lastText, NumberStyles.None, CultureInfo.InvariantCulture, out newest) || newest == 0))
+            {
+                await ProblemAsync(response, StatusCodes.Status400BadRequest, "Bad count", $"'{lastText}' is not a positive count").ConfigureAwait(false);
+                return;
+            }
+
+            List<Events.GatewayEvent> kept = _events.Since(since);
+            await WriteJsonAsync(response, kept.Skip(Math.Max(0, kept.Count - newest)).ToArray(), AdminJsonContext.Default.GatewayEventArray).ConfigureAwait(false);
             return;
         }
 
@@ -348,7 +363,8 @@ public sealed partial class AdminService
             counts.Values.Sum(),
             status.KernelInSync,
             status.LastReconcile,
-            new RtspView(_options.RtspHelper.ToString().ToLowerInvariant(), _rtsp?.Connections ?? 0, _media.OpenMediaCount));
+            new RtspView(_options.RtspHelper.ToString().ToLowerInvariant(), _rtsp?.Connections ?? 0, _media.OpenMediaCount),
+            _metrics.RequestsPerMinute());
     }
 
     /// <summary>Live leases by the protocol that made them; every protocol is listed, with 0 when it has none.</summary>

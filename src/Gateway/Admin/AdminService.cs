@@ -26,6 +26,7 @@ public sealed partial class AdminService : KestrelService
     private readonly DateTimeOffset _started;
     private readonly KernelBackend.IMediaFirewall _media;
     private readonly Devices.OpenNatController? _openNat;
+    private readonly KernelBackend.ITrafficCounters? _traffic;
     private readonly Rtsp.RtspHelperService? _rtsp;
     private string _token = string.Empty;
 
@@ -41,9 +42,11 @@ public sealed partial class AdminService : KestrelService
         Rtsp.RtspHelperService? rtsp = null,
         Devices.DeviceDirectory? devices = null,
         Events.EventLog? events = null,
-        Devices.OpenNatController? openNat = null)
+        Devices.OpenNatController? openNat = null,
+        KernelBackend.ITrafficCounters? traffic = null)
         : base(loggerFactory)
     {
+        _traffic = traffic;
         _openNat = openNat;
         _events = events;
         _devices = devices;

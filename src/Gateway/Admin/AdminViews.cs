@@ -18,7 +18,9 @@ public sealed record LeaseView(
     IReadOnlyList<string> Filters,
     DateTimeOffset Created,
     DateTimeOffset? Expires,
-    long? SecondsLeft);
+    long? SecondsLeft,
+    ulong? Packets = null,
+    ulong? Bytes = null);
 
 /// <summary>The gateway's state for <c>/api/status</c>.</summary>
 public sealed record StatusView(
@@ -35,7 +37,8 @@ public sealed record StatusView(
     int LeaseTotal,
     bool KernelInSync,
     DateTimeOffset? LastReconcile,
-    RtspView Rtsp);
+    RtspView Rtsp,
+    IReadOnlyList<long>? RequestsPerMinute = null);
 
 /// <summary>The RTSP helper: which one runs ("off", "kernel", "observer"), and for the daemon's own, what it follows and holds open.</summary>
 public sealed record RtspView(string Helper, int Connections, int MediaPorts);

@@ -17,8 +17,39 @@ public sealed class GatewayMetrics
     private readonly ConcurrentDictionary<string, long[]> _drops = new();
     private readonly ConcurrentDictionary<string, Histogram> _kernel = new();
 
+    // Requests per minute over the last hour: slot = minute % 60, each slot tagged with the minute it counts.
+    private readonly long[] _perMinute = new long[60];
+    private readonly long[] _perMinuteStamp = new long[60];
+
     /// <summary>A request answered by a front end: its protocol and the protocol's own result (code or name).</summary>
-    public void Request(string protocol, string result) => Interlocked.Increment(ref _requests.GetOrAdd((protocol, result), _ => new long[1])[0]);
+    public void Request(string protocol, string result)
+    {
+        Interlocked.Increment(ref _requests.GetOrAdd((protocol, result), _ => new long[1])[0]);
+        long minute = Environment.TickCount64 / 60_000;
+        int slot = (int)(minute % 60);
+        long stamp = Interlocked.Read(ref _perMinuteStamp[slot]);
+        if (stamp != minute && Interlocked.CompareExchange(ref _perMinuteStamp[slot], minute, stamp) == stamp)
+        {
+            Interlocked.Exchange(ref _perMinute[slot], 0);
+        }
+
+        Interlocked.Increment(ref _perMinute[slot]);
+    }
+
+    /// <summary>Requests answered in each of the last 60 minutes, oldest first (the last one is the current minute so far).</summary>
+    public long[] RequestsPerMinute()
+    {
+        long now = Environment.TickCount64 / 60_000;
+        var counts = new long[60];
+        for (int i = 0; i < 60; i++)
+        {
+            long minute = now - 59 + i;
+            int slot = (int)(((minute % 60) + 60) % 60);
+            counts[i] = Interlocked.Read(ref _perMinuteStamp[slot]) == minute ? Interlocked.Read(ref _perMinute[slot]) : 0;
+        }
+
+        return counts;
+    }
 
     /// <summary>A datagram, connection or request dropped without an answer.</summary>
     public void Drop(string reason) => Interlocked.Increment(ref _drops.GetOrAdd(reason, _ => new long[1])[0]);

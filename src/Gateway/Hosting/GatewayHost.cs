@@ -79,6 +79,7 @@ public static class GatewayHost
         services.AddSingleton<IFirewallBackend>(sp => sp.GetRequiredService<NftablesBackend>());
         services.AddSingleton<IMediaFirewall>(sp => sp.GetRequiredService<NftablesBackend>());
         services.AddSingleton<IOpenNat>(sp => sp.GetRequiredService<NftablesBackend>());
+        services.AddSingleton<ITrafficCounters>(sp => sp.GetRequiredService<NftablesBackend>());
         services.AddSingleton<Devices.OpenNatController>();
 
         // The reaper ends flows of ended leases (firewall.endFlows) and of the RTSP helper's media ports.

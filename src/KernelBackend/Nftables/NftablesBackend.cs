@@ -9,7 +9,7 @@ namespace PortMapper.KernelBackend.Nftables;
 /// Programs the daemon's own nftables table through libnftables. Each call is one kernel transaction.
 /// After a <see cref="FirewallException"/> from <see cref="Apply"/>, call <see cref="Rebuild"/>.
 /// </summary>
-public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IOpenNat, IDisposable
+public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IOpenNat, ITrafficCounters, IDisposable
 {
     private readonly FirewallOptions _options;
     private readonly TimeProvider _time;
@@ -275,6 +275,16 @@ public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IOpenNat
             return _built && _session.TryRun(NftablesRuleset.ListMap(_options.TableName, NftablesRuleset.OpenNatMap), out string output)
                 ? NftablesRuleset.ParseOpenNatMappings(output)
                 : [];
+        }
+    }
+
+    public IReadOnlyDictionary<(IPAddress Address, TransportProtocol Protocol, ushort Port), (ulong Packets, ulong Bytes)> ForwardTraffic()
+    {
+        lock (_lock)
+        {
+            return _built && _session.TryRun($"list set inet {_options.TableName} {NftablesRuleset.ForwardSet}", out string output)
+                ? NftablesRuleset.ParseForwardTraffic(output)
+                : new Dictionary<(IPAddress, TransportProtocol, ushort), (ulong, ulong)>();
         }
     }
 

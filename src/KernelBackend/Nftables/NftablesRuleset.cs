@@ -104,7 +104,7 @@ public static class NftablesRuleset
               map {{NatMap}} { type inet_proto . inet_service : ipv4_addr . inet_service; flags timeout; }
               map {{PeerMap}} { type ipv4_addr . inet_proto . inet_service . ipv4_addr . inet_service : ipv4_addr . inet_service; flags timeout; }
               map {{OutboundMap}} { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; flags timeout; }
-              set {{ForwardSet}} { type ipv4_addr . inet_proto . inet_service; flags timeout; }
+              set {{ForwardSet}} { type ipv4_addr . inet_proto . inet_service; flags timeout; counter; }
               set {{FilteredForwardSet}} { type ipv4_addr . inet_proto . inet_service . ipv4_addr . inet_service; flags interval, timeout; }
               set {{PinholeSet}} { type ipv6_addr . inet_proto . inet_service; flags timeout; counter; }
               set {{FilteredPinholeSet}} { type ipv6_addr . inet_proto . inet_service . ipv6_addr . inet_service; flags interval, timeout; counter; }
@@ -145,14 +145,14 @@ public static class NftablesRuleset
             {{(observe ? RtspObserverRules(options, lans, wan) : string.Empty)}}{{openNatLearn}}    iifname {{wan}} jump wan_in
               }
               chain wan_in {
+                ct status dnat ip daddr . meta l4proto . th dport @{{ForwardSet}} {{admit}}
                 ct state established,related {{(standalone ? "accept" : "return")}}
             {{(observe ? $"""
                 ct mark & {mark} == {mark} {admit}
                 ct status dnat meta l4proto udp ip saddr . ip daddr . udp dport @{MediaForwardSet} ct mark set ct mark | {mark} {admit}
                 meta l4proto udp ip6 saddr . ip6 daddr . udp dport @{MediaSet6} ct mark set ct mark | {mark} {admit}
 
-            """ : string.Empty)}}                ct status dnat ip daddr . meta l4proto . th dport @{{ForwardSet}} {{admit}}
-                ct status dnat ip daddr . meta l4proto . th dport . ip saddr . th sport @{{FilteredForwardSet}} {{admit}}
+            """ : string.Empty)}}                ct status dnat ip daddr . meta l4proto . th dport . ip saddr . th sport @{{FilteredForwardSet}} {{admit}}
                 ip6 daddr . meta l4proto . th dport @{{PinholeSet}} {{admit}}
                 ip6 daddr . meta l4proto . th dport . ip6 saddr . th sport @{{FilteredPinholeSet}} {{admit}}
                 ct status dnat ip daddr . meta l4proto . th dport @{{FilteredEndpoints4}} drop
@@ -312,6 +312,25 @@ public static class NftablesRuleset
     public static bool IsCounted(string set) => set is PinholeSet or FilteredPinholeSet;
 
     public static string GetElement(string table, ForwardKey key) => $"get element inet {table} {key.Set} {{ {key.Element} }}";
+
+    /// <summary>Packets and bytes per element of a listing of <see cref="ForwardSet"/> (its elements carry counters).</summary>
+    public static Dictionary<(IPAddress Address, TransportProtocol Protocol, ushort Port), (ulong Packets, ulong Bytes)> ParseForwardTraffic(string output)
+    {
+        var traffic = new Dictionary<(IPAddress, TransportProtocol, ushort), (ulong, ulong)>();
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(output,
+            @"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3}) \. (tcp|udp) \. (\d{1,5})[^,}]*? counter packets (\d+) bytes (\d+)"))
+        {
+            if (IPAddress.TryParse(m.Groups[1].Value, out IPAddress? address)
+                && ushort.TryParse(m.Groups[3].Value, CultureInfo.InvariantCulture, out ushort port)
+                && ulong.TryParse(m.Groups[4].Value, CultureInfo.InvariantCulture, out ulong packets)
+                && ulong.TryParse(m.Groups[5].Value, CultureInfo.InvariantCulture, out ulong bytes))
+            {
+                traffic[(address, m.Groups[2].Value == "tcp" ? TransportProtocol.Tcp : TransportProtocol.Udp, port)] = (packets, bytes);
+            }
+        }
+
+        return traffic;
+    }
 
     /// <summary>Reads "counter packets N" from a listed element.</summary>
     public static bool TryReadPackets(string output, out ulong packets)
