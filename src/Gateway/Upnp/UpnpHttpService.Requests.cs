@@ -226,6 +226,15 @@ public sealed partial class UpnpHttpService
             return false;
         }
 
+        // A literal address and nothing else: no spaces or control characters that a lenient parser would skip.
+        foreach (char c in host)
+        {
+            if (!char.IsAsciiHexDigit(c) && c is not ('.' or ':'))
+            {
+                return false;
+            }
+        }
+
         IPAddress target = local.IsIPv4MappedToIPv6 ? local.MapToIPv4() : local;
         return UpnpArguments.TryAddress(host, target.AddressFamily, out IPAddress? named)
             && named!.GetAddressBytes().AsSpan().SequenceEqual(target.GetAddressBytes());
