@@ -183,6 +183,36 @@ public sealed class MappingEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task Events_GrantedRenewedExpiredRevoked_FromTheEnginesBatches()
+    {
+        var errors = new List<string>();
+        GatewayOptions options = GatewayConfiguration.Resolve(new GatewaySettings { StateDirectory = _dir.Path, Fsync = false }, _inventory, errors)!;
+        using var events = new PortMapper.Gateway.Events.EventLog(null, _time);
+        var state = new GatewayState(_time);
+        using var store = new LeaseStore(_dir.Path, fsync: false);
+        var engine = new MappingEngine(options, store, _kernel, state, new WanAddressSource(_inventory, options), _time, NullLogger<MappingEngine>.Instance, events: events);
+        await engine.StartAsync(CancellationToken.None);
+        try
+        {
+            await engine.RunAsync(Map(5000, 10), CancellationToken.None);
+            await engine.RunAsync(Map(5000, 10), CancellationToken.None);
+            await engine.RunAsync(Map(6000, 600), CancellationToken.None);
+            _time.Advance(TimeSpan.FromSeconds(11)); // the first lease runs out
+            await engine.RequestRebuildAsync();
+            Assert.True(await engine.RevokeAsync(engine.Leases().Single().Id));
+
+            var seen = events.Since(0).Select(e => (e.Kind, e.ExternalPort)).ToList();
+            Assert.Equal([("granted", (ushort?)5000), ("renewed", 5000), ("granted", 6000), ("expired", 5000), ("revoked", 6000)], seen);
+            Assert.Equal("revoked through the admin endpoint", events.Since(0)[^1].Reason);
+            Assert.All(events.Since(0), e => Assert.Equal(("udp", "natpmp", s_host.ToString()), (e.Protocol, e.Origin, e.InternalAddress)));
+        }
+        finally
+        {
+            await engine.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task Revoke_UnknownId_False_KnownId_GoneFromKernel()
     {
         await using Running run = await StartAsync();
