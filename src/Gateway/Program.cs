@@ -263,6 +263,7 @@ public static class Program
         }
 
         Console.WriteLine($"{path}: valid. WAN {options.WanInterface}; LAN {string.Join(", ", options.LanInterfaces.Select(l => l.Name))}; {options.Policy.Rules.Count} policy rules");
+        Console.WriteLine($"devices: default {(settings.DevicesDefaultAllow ? "allow" : "deny")}, {settings.DeviceRules.Count} rule(s); Open NAT: {(settings.OpenNatDevices.Count == 0 ? "none" : string.Join(", ", settings.OpenNatDevices))} (idle {settings.OpenNatIdleSeconds} s); events webhook: {settings.EventsWebhook?.ToString() ?? "none"}");
         return 0;
     }
 

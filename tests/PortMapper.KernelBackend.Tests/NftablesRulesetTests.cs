@@ -172,6 +172,8 @@ public class NftablesRulesetTests
         Assert.Equal(
             [new OpenNatMapping(4000, IPAddress.Parse("192.168.77.10"), 4000, new TimeSpan(0, 0, 4, 32, 492)), new OpenNatMapping(14545, IPAddress.Parse("192.168.77.11"), 4000, TimeSpan.FromMinutes(62))],
             NftablesRuleset.ParseOpenNatMappings(mappings));
+        Assert.Equal([(IPAddress.Parse("192.168.77.11"), (ushort)4000)], NftablesRuleset.ParseOpenNatEndpoints(
+            "\t\telements = { 192.168.77.11 . 4000 expires 4m59s404ms : 203.0.113.1 . 14545 }\n"));
         Assert.Empty(NftablesRuleset.ParseOpenNatMappings("table inet t {\n\tmap eim4 {\n\t\ttype inet_service : ipv4_addr . inet_service\n\t\tsize 4096\n\t}\n}\n"));
     }
 }

@@ -249,12 +249,9 @@ public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IOpenNat
 
                 if (gone.Count > 0 && _session.TryRun(NftablesRuleset.ListMap(table, NftablesRuleset.OpenNatOutMap), out string outbound))
                 {
-                    foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(outbound, @"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3}) \. (\d{1,5})(?: timeout \S+)?(?: expires \S+)? :"))
+                    foreach ((IPAddress address, ushort port) in NftablesRuleset.ParseOpenNatEndpoints(outbound).Where(e => gone.Contains(e.Address)))
                     {
-                        if (IPAddress.TryParse(m.Groups[1].Value, out IPAddress? address) && gone.Contains(address))
-                        {
-                            _text.Append(System.Globalization.CultureInfo.InvariantCulture, $"delete element inet {table} {NftablesRuleset.OpenNatOutMap} {{ {address} . {m.Groups[2].Value} }}\n");
-                        }
+                        _text.Append(System.Globalization.CultureInfo.InvariantCulture, $"delete element inet {table} {NftablesRuleset.OpenNatOutMap} {{ {address} . {port} }}\n");
                     }
                 }
 

@@ -401,6 +401,22 @@ public static class NftablesRuleset
         return mappings;
     }
 
+    /// <summary>The internal endpoints (the keys) in a listing of <see cref="OpenNatOutMap"/>.</summary>
+    public static List<(IPAddress Address, ushort Port)> ParseOpenNatEndpoints(string output)
+    {
+        var endpoints = new List<(IPAddress, ushort)>();
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(output,
+            @"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3}) \. (\d{1,5})(?: timeout \S+)?(?: expires \S+)? :"))
+        {
+            if (IPAddress.TryParse(m.Groups[1].Value, out IPAddress? address) && ushort.TryParse(m.Groups[2].Value, CultureInfo.InvariantCulture, out ushort port))
+            {
+                endpoints.Add((address, port));
+            }
+        }
+
+        return endpoints;
+    }
+
     /// <summary>nft's durations: "4m59s600ms", "1h", "2d3h".</summary>
     public static TimeSpan ParseDuration(string text)
     {
