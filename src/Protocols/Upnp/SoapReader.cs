@@ -40,6 +40,12 @@ public static class SoapReader
         {
             return SoapRejection.NotXml;
         }
+        catch (ArgumentException)
+        {
+            // The XML reader itself can trip over a hostile declaration (an encoding switch on a body whose bytes do
+            // not fit it ends in ArgumentOutOfRangeException inside System.Xml): not XML we can read.
+            return SoapRejection.NotXml;
+        }
     }
 
     private static SoapRejection Read(XmlReader reader, out SoapCall? call)
