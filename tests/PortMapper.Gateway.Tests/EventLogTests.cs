@@ -24,6 +24,50 @@ public class EventLogTests
         Assert.Equal(["granted", "renewed"], restarted.Since(0).Select(e => e.Kind));
         Assert.Equal(3, restarted.Publish(Draft("expired", 5000)).Id);
         Assert.Equal([3L], restarted.Since(2).Select(e => e.Id));
+        restarted.Flush();
+
+        // The event after the torn line starts a line of its own, so a second restart reads it.
+        using var again = new EventLog(state.Path);
+        Assert.Equal(["granted", "renewed", "expired"], again.Since(0).Select(e => e.Kind));
+    }
+
+    [Fact]
+    public void NearlyFullStateFilesystem_EventsStayOutOfTheFile_TheJournalKeepsItsRoom()
+    {
+        using var state = new TempDirectory();
+        Directory.CreateDirectory(state.Path);
+        long free = 10L << 20;
+        using var log = new EventLog(state.Path, space: _ => (free, 16L << 20));
+        log.Publish(Draft("granted", 5000));
+        log.Flush();
+        Assert.Equal(0, log.NotWritten);
+
+        free = 900 << 10; // under the 1 MiB reserve
+        Thread.Sleep(1100); // free space is asked at most once a second
+        log.Publish(Draft("granted", 5001));
+        log.Flush();
+        Assert.Equal(1, log.NotWritten);
+        Assert.True(log.WriteFailed);
+        Assert.Equal(2, log.Since(0).Count); // still served
+
+        free = 10L << 20;
+        Thread.Sleep(1100);
+        log.Publish(Draft("granted", 5002));
+        log.Flush();
+        Assert.Single(File.ReadAllLines(Path.Combine(state.Path, EventLog.FileName)), l => l.Contains("5002", StringComparison.Ordinal));
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(state.Path, EventLog.FileName)).Length);
+    }
+
+    [Fact]
+    public void FileSystemSpace_IsReadForARealDirectory()
+    {
+        using var state = new TempDirectory();
+        Directory.CreateDirectory(state.Path);
+        using var log = new EventLog(state.Path);
+        log.Publish(Draft("granted", 5000));
+        log.Flush();
+        Assert.Equal(0, log.NotWritten); // /tmp has room: written
+        Assert.Single(File.ReadAllLines(Path.Combine(state.Path, EventLog.FileName)));
     }
 
     [Fact]

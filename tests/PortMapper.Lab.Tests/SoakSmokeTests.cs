@@ -26,6 +26,10 @@ public partial class SoakSmokeTests
         Assert.Contains("stopped by itself 0", run.Output, StringComparison.Ordinal);
         Assert.Contains("fault: kill9", run.Output, StringComparison.Ordinal);
         Assert.Contains("audits-skipped=", run.Output, StringComparison.Ordinal);
+        // Still granting at the end, not only losing nothing: at most half of the answers are refusals.
+        Match refused = Regex.Match(run.Output, @"soak: \d+ of \d+ answers refused \((\d+)%");
+        Assert.True(refused.Success, run.Output);
+        Assert.InRange(int.Parse(refused.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 0, 50);
     }
 
     [GeneratedRegex(@"^acked=(\d+) lost=(\d+) kernel-mismatch=(\d+) rss-growth=-?\d+% fds-growth=-?\d+%$")]

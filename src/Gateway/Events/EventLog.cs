@@ -10,12 +10,17 @@ namespace PortMapper.Gateway.Events;
 /// <c>events.jsonl</c> in the state directory (read back at start; a torn last line is skipped; rewritten to the
 /// last <see cref="Capacity"/> when it holds twice that), handed to live subscribers (the admin endpoint's event
 /// stream) and to the webhook. Publishing never waits for a subscriber: one that falls behind is dropped.
+/// The file never takes the lease journal's room: while the state filesystem has less than
+/// <see cref="ReserveBytes"/> (or an eighth of its size) free, events stay in memory and in the stream only.
 /// </summary>
 public sealed class EventLog : IDisposable
 {
     public const string FileName = "events.jsonl";
     public const int Capacity = 10_000;
     private const int SubscriberQueue = 1024;
+
+    /// <summary>Free space on the state filesystem below which events are not written (the journal needs it more).</summary>
+    public const long ReserveBytes = 1 << 20;
 
     private readonly Lock _lock = new();
     private readonly string? _path;
@@ -26,9 +31,14 @@ public sealed class EventLog : IDisposable
     private int _linesInFile;
     private long _nextId = 1;
     private bool _writeFailed;
+    private long _spaceCheckedAt = -1000;
+    private bool _roomToWrite = true;
+    private long _notWritten;
+    private readonly Func<string, (long Free, long Total)> _space;
 
-    public EventLog(string? stateDirectory, TimeProvider? time = null)
+    public EventLog(string? stateDirectory, TimeProvider? time = null, Func<string, (long Free, long Total)>? space = null)
     {
+        _space = space ?? FileSystemSpace;
         _time = time ?? TimeProvider.System;
         _path = stateDirectory is null ? null : Path.Combine(stateDirectory, FileName);
         Load();
@@ -89,6 +99,7 @@ public sealed class EventLog : IDisposable
             catch (IOException)
             {
                 _writeFailed = true;
+                Reopen();
             }
         }
     }
@@ -181,6 +192,10 @@ public sealed class EventLog : IDisposable
             }
 
             _file = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read, 16384);
+            if (_file.Length > 0 && !EndsWithNewline(_path))
+            {
+                _file.WriteByte((byte)'\n'); // a line torn by a crash: the next event starts a line of its own
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -189,11 +204,58 @@ public sealed class EventLog : IDisposable
         }
     }
 
+    /// <summary>Events kept out of the file because the state filesystem was (nearly) full.</summary>
+    public long NotWritten => Interlocked.Read(ref _notWritten);
+
+    /// <summary>Whether the state filesystem has room to spare for events (asked at most once a second).</summary>
+    private bool RoomToWrite()
+    {
+        long now = Environment.TickCount64;
+        if (now - _spaceCheckedAt >= 1000)
+        {
+            _spaceCheckedAt = now;
+            try
+            {
+                (long free, long total) = _space(Path.GetDirectoryName(_path)!);
+                _roomToWrite = free >= Math.Max(ReserveBytes, total / 8);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                _roomToWrite = true; // cannot tell: the write itself will say
+            }
+        }
+
+        return _roomToWrite;
+    }
+
+    private static (long Free, long Total) FileSystemSpace(string directory)
+    {
+        var drive = new DriveInfo(directory);
+        return (drive.AvailableFreeSpace, drive.TotalSize);
+    }
+
     private void Append(GatewayEvent e)
     {
-        if (_file is null)
+        if (_path is null)
         {
             return;
+        }
+
+        if (!RoomToWrite())
+        {
+            Interlocked.Increment(ref _notWritten);
+            _writeFailed = true;
+            return;
+        }
+
+        if (_file is null)
+        {
+            Reopen(); // after a failure: space came back
+            if (_file is null)
+            {
+                Interlocked.Increment(ref _notWritten);
+                return;
+            }
         }
 
         try
@@ -210,9 +272,40 @@ public sealed class EventLog : IDisposable
         }
         catch (IOException)
         {
-            // A full disk: the event stays in memory and in the stream; the file catches up with later ones.
+            // A full disk: the event stays in memory and in the stream. What the buffer held is dropped with it (a
+            // stream that failed to write keeps failing); the file goes on with later events.
             _writeFailed = true;
+            Interlocked.Increment(ref _notWritten);
+            Reopen();
         }
+    }
+
+    private void Reopen()
+    {
+        try
+        {
+            _file?.Dispose();
+        }
+        catch (IOException)
+        {
+        }
+
+        _file = null;
+        try
+        {
+            _file = new FileStream(_path!, FileMode.Append, FileAccess.Write, FileShare.Read, 16384);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _file = null;
+        }
+    }
+
+    private static bool EndsWithNewline(string path)
+    {
+        using var read = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        read.Seek(-1, SeekOrigin.End);
+        return read.ReadByte() == '\n';
     }
 
     /// <summary>Whether the last write to the file failed (a full disk).</summary>
@@ -241,7 +334,15 @@ public sealed class EventLog : IDisposable
     {
         lock (_lock)
         {
-            _file?.Dispose();
+            try
+            {
+                _file?.Dispose();
+            }
+            catch (IOException)
+            {
+                // The last buffered events could not be written (a full disk): they are lost to the file only.
+            }
+
             _file = null;
             foreach (Channel<GatewayEvent> subscriber in _subscribers)
             {
