@@ -23,17 +23,19 @@ cleanup() {
   [ -n "$daemon" ] && kill "$daemon" 2>/dev/null || true
   wait 2>/dev/null || true
   bash conformance/lab/lab.sh down $p >/dev/null 2>&1 || true
-  [ -n "$state" ] && rm -rf "$state"
+  [ -n "$state" ] && rm -rf "$state" "$state.log"
+  rm -f "${result:-}"
 }
 trap cleanup EXIT
 
-# One run: prints "sent received seconds".
+# One run: writes "sent seconds received" to $result.
+result=$(mktemp /tmp/portmapper-opennat-bench.result.XXXXXX)
 run() {
   local mode=$1
   bash conformance/lab/lab.sh down $p >/dev/null 2>&1 || true
   bash conformance/lab/lab.sh up $p >/dev/null
   state=$(mktemp -d /tmp/portmapper-opennat-bench.XXXXXX)
-  ip netns exec ${p}gw "$bin" run --state-dir "$state" --log-level warning &
+  ip netns exec ${p}gw "$bin" run --state-dir "$state" --log-level error > "$state.log" 2>&1 &
   daemon=$!
   ip netns exec ${p}lan1 "${load[@]}" ready --gateway 192.168.77.1 >/dev/null
   if [ "$mode" = on ]; then
@@ -80,8 +82,8 @@ PY
     echo "  open nat mappings recorded: $recorded" >&2
   fi
   kill "$daemon"; wait "$daemon" 2>/dev/null || true; daemon=""
-  rm -rf "$state"; state=""
-  echo "$timing $received"
+  rm -rf "$state" "$state.log"; state=""
+  echo "$timing $received" > "$result"
 }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
@@ -91,7 +93,8 @@ declare -A rate
 for mode in off on; do
   rates=()
   for i in $(seq "$runs"); do
-    read -r sent seconds received < <(run $mode)
+    run $mode
+    read -r sent seconds received < "$result"
     r=$(awk -v n="$received" -v t="$seconds" 'BEGIN { printf "%.0f", n / t }')
     echo "  open nat $mode, run $i: sent $sent, arrived $received in $(printf '%.2f' "$seconds") s: $r flows/s" >&2
     rates+=("$r")
