@@ -37,25 +37,28 @@ public class EventLogTests
         using var state = new TempDirectory();
         Directory.CreateDirectory(state.Path);
         long free = 10L << 20;
-        using var log = new EventLog(state.Path, space: _ => (free, 16L << 20));
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 12, 3, 8, 0, 0, TimeSpan.Zero));
+        using var log = new EventLog(state.Path, time, _ => (free, 16L << 20));
         log.Publish(Draft("granted", 5000));
         log.Flush();
         Assert.Equal(0, log.NotWritten);
 
         free = 900 << 10; // under the 1 MiB reserve
-        Thread.Sleep(1100); // free space is asked at most once a second
+        log.Publish(Draft("granted", 5003)); // free space is asked at most once a second: still written
+        Assert.Equal(0, log.NotWritten);
+        time.Advance(TimeSpan.FromSeconds(1));
         log.Publish(Draft("granted", 5001));
         log.Flush();
         Assert.Equal(1, log.NotWritten);
         Assert.True(log.WriteFailed);
-        Assert.Equal(2, log.Since(0).Count); // still served
+        Assert.Equal(3, log.Since(0).Count); // still served
 
         free = 10L << 20;
-        Thread.Sleep(1100);
+        time.Advance(TimeSpan.FromSeconds(1));
         log.Publish(Draft("granted", 5002));
         log.Flush();
         Assert.Single(File.ReadAllLines(Path.Combine(state.Path, EventLog.FileName)), l => l.Contains("5002", StringComparison.Ordinal));
-        Assert.Equal(2, File.ReadAllLines(Path.Combine(state.Path, EventLog.FileName)).Length);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(state.Path, EventLog.FileName)).Length);
     }
 
     [Fact]

@@ -31,7 +31,7 @@ public sealed class EventLog : IDisposable
     private int _linesInFile;
     private long _nextId = 1;
     private bool _writeFailed;
-    private long _spaceCheckedAt = -1000;
+    private DateTimeOffset _spaceCheckedAt = DateTimeOffset.MinValue;
     private bool _roomToWrite = true;
     private long _notWritten;
     private readonly Func<string, (long Free, long Total)> _space;
@@ -210,8 +210,8 @@ public sealed class EventLog : IDisposable
     /// <summary>Whether the state filesystem has room to spare for events (asked at most once a second).</summary>
     private bool RoomToWrite()
     {
-        long now = Environment.TickCount64;
-        if (now - _spaceCheckedAt >= 1000)
+        DateTimeOffset now = _time.GetUtcNow();
+        if (now - _spaceCheckedAt >= TimeSpan.FromSeconds(1) || now < _spaceCheckedAt)
         {
             _spaceCheckedAt = now;
             try
