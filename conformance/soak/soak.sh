@@ -245,7 +245,7 @@ lost=$(sed -nE 's/.* lost=([0-9]+).*/\1/p' "$work/load.out")
 # loses no acknowledged lease, so the ledger alone would not see it.
 answered=$(sed -nE 's/.* answered=([0-9]+).*/\1/p' "$work/load.out")
 refused=$(sed -nE 's/.* refused=([0-9]+).*/\1/p' "$work/load.out")
-refused_share=$(awk -v r="${refused:-0}" -v a="${answered:-0}" 'BEGIN { printf "%.0f", a > 0 ? r * 100 / a : 100 }')
+refused_share=$(awk -v r="${refused:-0}" -v a="${answered:-0}" 'BEGIN { printf "%.0f", (a > 0 ? r * 100 / a : 100) }')
 echo "soak: faults injected: $(for k in "${!injected[@]}"; do printf '%s=%s ' "$k" "${injected[$k]}"; done)"
 echo "soak: daemon starts $starts, stopped by itself $unexpected"
 echo "soak: at the end: RSS $((rss1 / 1024)) MB, $fds1 descriptors, $threads1 threads (threads-growth=$threads_growth%)"
