@@ -18,6 +18,9 @@ public static class GenaCodec
     /// subscriber's own address, else the whole subscription is refused: otherwise the gateway could be told to
     /// send requests anywhere (CVE-2020-12695, CallStranger). Returns the first URL.
     /// </summary>
+    /// <summary>The longest callback URL accepted; every real control point's is far shorter.</summary>
+    public const int MaxCallbackLength = 512;
+
     public static bool TryParseCallback(string? header, IPAddress subscriber, out Uri? callback)
     {
         callback = null;
@@ -101,7 +104,10 @@ public static class GenaCodec
     private static bool IsSubscribersOwn(string text, IPAddress subscriber, out Uri? uri)
     {
         uri = null;
-        if (!Uri.TryCreate(text, UriKind.Absolute, out Uri? parsed)
+        // A URL is printable ASCII (RFC 3986): control characters, spaces and raw non-ASCII bytes are refused rather
+        // than percent-encoded into a NOTIFY request line many times the callback's length.
+        if (text.Length > MaxCallbackLength || text.AsSpan().ContainsAnyExceptInRange('!', '~')
+            || !Uri.TryCreate(text, UriKind.Absolute, out Uri? parsed)
             || parsed.Scheme != Uri.UriSchemeHttp
             || !string.IsNullOrEmpty(parsed.UserInfo)
             || parsed.HostNameType is not (UriHostNameType.IPv4 or UriHostNameType.IPv6)

@@ -29,12 +29,23 @@ public class GenaCodecTests
     [InlineData("<http://192.168.77.10/> <http://203.0.113.2/>")] // one bad URL spoils the lot
     [InlineData("http://192.168.77.10/")]
     [InlineData("<http://192.168.77.10/")]
+    [InlineData("<http://192.168.77.10/a b>")] // a space would split the NOTIFY request line
+    [InlineData("<http://192.168.77.10/\r\nHost: x>")]
+    [InlineData("<http://192.168.77.10/\u00e9t\u00e9>")] // raw non-ASCII: a URL percent-encodes it itself
     [InlineData("")]
     [InlineData(null)]
     public void Callback_PointingAnywhereElse_IsRefused(string? header)
     {
         Assert.False(GenaCodec.TryParseCallback(header, s_subscriber, out Uri? callback));
         Assert.Null(callback);
+    }
+
+    [Fact]
+    public void Callback_LongerThanTheLimit_IsRefused()
+    {
+        string path = new('a', GenaCodec.MaxCallbackLength);
+        Assert.False(GenaCodec.TryParseCallback($"<http://192.168.77.10/{path}>", s_subscriber, out _));
+        Assert.True(GenaCodec.TryParseCallback($"<http://192.168.77.10/{path[..400]}>", s_subscriber, out _));
     }
 
     [Fact]
