@@ -3,7 +3,7 @@
 # lab, one after the other, under the same load; prints one table with both columns and exits.
 #   bash conformance/bench/compare.sh [--runs 3] [--rounds 10] [--levels 1000,10000] [--measure 5000]
 #        [--idle 60] [--settle 30] [--fill-limit 30] [--only portmapper|miniupnpd] [--no-throughput]
-# Each run, per daemon: start it fresh; RSS once idle; CPU time over --idle seconds; one request at a time with
+# Each run, per daemon: start it fresh; CPU time over --idle seconds from 10 s after start, and RSS at their end; one request at a time with
 # 0-100 live leases (NAT-PMP map, PCP map, NAT-PMP renewal, UPnP AddPortMapping on a new TCP connection per call as
 # miniupnpc makes them), --rounds rounds of 100 each; then per protocol (NAT-PMP, PCP, UPnP) a fresh daemon under
 # 150 LAN clients (each a macvlan device with its own MAC address) at each level of live leases, RSS --settle
@@ -118,11 +118,11 @@ run_daemon() { # NAME
   local name=$1 kind row v
   hwm=0
   start_daemon "$name"
-  sleep 10 # settled: PortMapper hands start-up memory back 5 s after start
-  record "$name" rss_idle "$(status_kb "$daemon" VmRSS)"
+  sleep 10 # past start-up: listeners up, the first announcements sent
   local t0; t0=$(cpu_ns "$daemon")
   sleep "$idle"
   record "$name" idle_cpu_ms "$(( ($(cpu_ns "$daemon") - t0) / 1000000 * 60 / idle ))"
+  record "$name" rss_idle "$(status_kb "$daemon" VmRSS)" # at the end of the idle time: what an idle router holds
   for kind in natpmp-map pcp-map natpmp-renew upnp-add; do
     row=$(ip netns exec $lan "${load[@]}" sequential $kind --gateway 192.168.77.1 --clients 192.168.77.100 8 \
       --rounds "$rounds" --leases "$leases" --control $control | grep '^#result') || { echo "$name $kind failed: $row" >&2; exit 1; }

@@ -14,7 +14,7 @@ public static class FuzzTargets
         new("rtsp", "RTSP bytes: message reader, Transport and Session headers, and the helper's tracker over TCP segments", MediaTargets.Rtsp),
         new("nflog", "NFLOG netlink datagram and the IPv4/IPv6 TCP packets in it", MediaTargets.Nflog),
         new("mdns", "mDNS query: decode, answer from the gateway's advertisement, encode", MediaTargets.Mdns),
-        new("netlink", "kernel answers: conntrack dump, neighbour, socket diag, nftables monitor events", StateTargets.Netlink),
+        new("netlink", "kernel answers: conntrack dump, neighbour, address dump, socket diag, nftables monitor events", StateTargets.Netlink),
         new("journal", "lease journal: framed and raw records, read as at start, restored into a lease table", StateTargets.Journal),
         new("config", "config file: JSON settings with every section", StateTargets.Config),
     ];

@@ -28,7 +28,7 @@ internal static class StateTargets
         }
 
         ReadOnlySpan<byte> datagram = input.AsSpan(1);
-        switch (input[0] % 5)
+        switch (input[0] % 6)
         {
             case 0:
                 var found = new List<byte[]>();
@@ -48,6 +48,12 @@ internal static class StateTargets
                 break;
             case 3:
                 _ = NftablesMonitor.MayRemove(datagram, "portmapper"u8, "sentinel"u8);
+                break;
+            case 5:
+                var addresses = new List<IPAddress>();
+                _ = AddressTable.Parse(datagram, 1, addresses);
+                InvariantException.Check(addresses.Count * 24 <= datagram.Length, "more addresses than address messages");
+                InvariantException.Check(addresses.TrueForAll(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork), "an address not IPv4");
                 break;
             default:
                 if (FlowTuple.Read(datagram) is { } tuple)

@@ -17,8 +17,10 @@ public sealed class MemoryTrimmer
 
     private readonly ILogger _logger;
     private DateTimeOffset _lastCheck;
-    private int _checks; // the first two run at start and a check interval later, so start-up garbage goes at once
+    private int _checks; // checks run every interval from start until one finds start-up over, so its garbage goes soon
     private DateTimeOffset _lastTrim = DateTimeOffset.MinValue;
+    private const int MaxStartChecks = 6; // a daemon busy from its start on gets no start-up trim after 30 s
+    private bool _startSettled; // a trim ran once start-up was over (listeners up, first announcements sent)
     private bool _deferred; // a trim was due, but the last one was too recent: check again when it may run
     private long _versionAtTrim;
     private long _allocatedAtTrim;
@@ -32,13 +34,13 @@ public sealed class MemoryTrimmer
 
     /// <summary>
     /// When the next check is due: every check interval while the table keeps changing, then once more when it
-    /// has been quiet for an interval; when a trim was wanted but came too soon after the last one, as soon as it
+    /// has been quiet for an interval; every check interval from start until start-up has settled; when a trim was wanted but came too soon after the last one, as soon as it
     /// may run; none after that until the table changes again.
     /// </summary>
     /// <param name="lastChange">When the table last changed.</param>
     public DateTimeOffset? NextCheck(DateTimeOffset lastChange) =>
         _deferred ? Later(_lastTrim + s_trimInterval, _lastCheck + s_checkInterval)
-        : _checks < 2 || lastChange - _lastCheck > -s_checkInterval ? _lastCheck + s_checkInterval
+        : (!_startSettled && _checks < MaxStartChecks) || lastChange - _lastCheck > -s_checkInterval ? _lastCheck + s_checkInterval
         : null;
 
     private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
@@ -72,7 +74,9 @@ public sealed class MemoryTrimmer
         bool settledAfterWork = allocated - _allocatedAtTrim > s_slack && quiet;
 
         // Start-up (configuration, listeners, the first kernel transaction) leaves garbage and touched pages behind.
-        bool settledAfterStart = _lastTrim == DateTimeOffset.MinValue && _checks > 1 && quiet;
+        // The forced trim after the first rebuild runs before the listeners start, which touch more than half of the
+        // executable's pages again: the start-up trim is the first one from the second check on.
+        bool settledAfterStart = !_startSettled && _checks > 1 && quiet;
         _allocatedAtCheck = allocated;
 
         // Under steady load the daemon is never quiet, and what dies old (renewed leases, their records, connections)
@@ -94,6 +98,7 @@ public sealed class MemoryTrimmer
         if (wanted && !_deferred)
         {
             _lastTrim = now;
+            _startSettled |= _checks > 1;
             _versionAtTrim = version;
             _allocatedAtTrim = allocated;
             GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);

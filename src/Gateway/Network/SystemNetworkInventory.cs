@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 
@@ -28,6 +29,9 @@ public sealed class SystemNetworkInventory : INetworkInventory
 
         return result;
     }
+
+    /// <summary>From rtnetlink: the WAN monitor reads it on every address event, and the whole inventory reads a dozen files per interface.</summary>
+    public IReadOnlyList<IPAddress> IPv4Addresses(string name) => KernelBackend.Netlink.AddressTable.IPv4Addresses(name);
 
     /// <summary>Reads /proc/net/route: the row with destination 0 and mask 0, lowest metric first.</summary>
     public string? DefaultRouteInterface()

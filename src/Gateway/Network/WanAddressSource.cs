@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using PortMapper.Gateway.Configuration;
 
 namespace PortMapper.Gateway.Network;
@@ -16,9 +15,16 @@ public sealed class WanAddressSource
         _wan = options.WanInterface;
     }
 
-    public IPAddress? Read() =>
-        _inventory.Interfaces()
-            .FirstOrDefault(i => i.Name == _wan)?
-            .Addresses.Select(a => a.Address)
-            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
+    public IPAddress? Read()
+    {
+        foreach (IPAddress address in _inventory.IPv4Addresses(_wan))
+        {
+            if (!IPAddress.IsLoopback(address))
+            {
+                return address;
+            }
+        }
+
+        return null;
+    }
 }

@@ -5,11 +5,12 @@ using PortMapper.KernelBackend.Netlink;
 namespace PortMapper.Gateway.Network;
 
 /// <summary>
-/// Follows the WAN address: rtnetlink address events wake it at once; a slow poll covers anything missed.
+/// Follows the WAN address: rtnetlink address events wake it at once; a poll once a minute covers anything missed
+/// (a notification lost to a full socket buffer). An idle daemon does nothing else on its own.
 /// </summary>
 public sealed class WanMonitor : BackgroundService
 {
-    private static readonly TimeSpan s_poll = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan s_poll = TimeSpan.FromMinutes(1);
 
     private readonly WanAddressSource _wan;
     private readonly MappingEngine _engine;

@@ -21,7 +21,14 @@ public sealed class AddressMonitor : IDisposable
     public async ValueTask WaitForChangeAsync(CancellationToken cancellationToken)
     {
         // One message per wake-up; a burst wakes the caller a few times, and re-reading is cheap.
-        await _socket.ReceiveAsync(_buffer.AsMemory(), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _socket.ReceiveAsync(_buffer.AsMemory(), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.NoBufferSpaceAvailable)
+        {
+            // ENOBUFS: more notifications came than the socket holds, and some were lost: a change, re-read.
+        }
     }
 
     public void Dispose() => _socket.Dispose();
