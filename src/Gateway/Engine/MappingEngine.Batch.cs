@@ -158,6 +158,7 @@ public sealed partial class MappingEngine
 
         _batch.Clear();
         _changes.Clear();
+        _trimmer.AfterBatch();
     }
 
     /// <summary>

@@ -27,6 +27,15 @@ public sealed class MemoryTrimmer
     private long _allocatedAtCheck;
     private long _heapAfterTrim = s_slack;
 
+    /// <summary>
+    /// How much the daemon may allocate between two young collections. The GC's own gen0 budget is sized from the
+    /// CPU cache (tens of MB here), and its knobs for it are not read by this runtime: under load that is tens of MB
+    /// of pages touched before the first collection, most of the daemon's high-water mark.
+    /// </summary>
+    public const long YoungBudget = 3L << 20;
+
+    private long _allocatedAtYoung;
+
     public MemoryTrimmer(ILogger logger)
     {
         _logger = logger;
@@ -44,6 +53,26 @@ public sealed class MemoryTrimmer
         : null;
 
     private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    /// <summary>After each batch: a young collection once the daemon has allocated <see cref="YoungBudget"/> since the last one.</summary>
+    public void AfterBatch()
+    {
+        long allocated = GC.GetTotalAllocatedBytes();
+        if (allocated - _allocatedAtYoung < YoungBudget)
+        {
+            return;
+        }
+
+        _allocatedAtYoung = allocated;
+        if (GC.CollectionCount(0) == _youngCollections)
+        {
+            GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+        }
+
+        _youngCollections = GC.CollectionCount(0);
+    }
+
+    private int _youngCollections;
 
     /// <param name="now">The engine's clock.</param>
     /// <param name="version">The lease table's version (goes up with every change).</param>

@@ -24,7 +24,12 @@ public sealed class EventLog : IDisposable
 
     private readonly Lock _lock = new();
     private readonly string? _path;
-    private readonly LinkedList<GatewayEvent> _recent = new();
+    private readonly Queue<GatewayEvent> _recent = new(Capacity + 1); // an array, not a node per event
+
+    // The same few devices and addresses appear in event after event: one copy of each text, not one per event
+    // (10,000 events kept in memory). Bounded: emptied when it has seen this many distinct texts.
+    private readonly Dictionary<string, string> _texts = new(StringComparer.Ordinal);
+    private const int MaxTexts = 4096;
     private readonly List<Channel<GatewayEvent>> _subscribers = [];
     private readonly TimeProvider _time;
     private FileStream? _file;
@@ -58,17 +63,42 @@ public sealed class EventLog : IDisposable
         }
     }
 
+    private string? Shared(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (_texts.TryGetValue(text, out string? shared))
+        {
+            return shared;
+        }
+
+        if (_texts.Count >= MaxTexts)
+        {
+            _texts.Clear();
+        }
+
+        _texts.Add(text, text);
+        return text;
+    }
+
     /// <summary>Records an event (its id and time are assigned here) and hands it to every subscriber.</summary>
     public GatewayEvent Publish(GatewayEvent draft)
     {
         GatewayEvent e;
         lock (_lock)
         {
-            e = draft with { Id = _nextId++, Time = _time.GetUtcNow() };
-            _recent.AddLast(e);
+            e = draft with
+            {
+                Id = _nextId++, Time = _time.GetUtcNow(), Mac = Shared(draft.Mac), Address = Shared(draft.Address),
+                Hostname = Shared(draft.Hostname), InternalAddress = Shared(draft.InternalAddress),
+            };
+            _recent.Enqueue(e);
             if (_recent.Count > Capacity)
             {
-                _recent.RemoveFirst();
+                _recent.Dequeue();
             }
 
             Append(e);
@@ -176,11 +206,11 @@ public sealed class EventLog : IDisposable
 
                     if (e is not null && e.Id >= _nextId)
                     {
-                        _recent.AddLast(e);
+                        _recent.Enqueue(e);
                         _nextId = e.Id + 1;
                         if (_recent.Count > Capacity)
                         {
-                            _recent.RemoveFirst();
+                            _recent.Dequeue();
                         }
                     }
                 }

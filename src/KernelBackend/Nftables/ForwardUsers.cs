@@ -10,7 +10,7 @@ namespace PortMapper.KernelBackend.Nftables;
 /// </summary>
 internal sealed class ForwardUsers
 {
-    private readonly Dictionary<ForwardKey, Dictionary<long, DateTimeOffset?>> _users = [];
+    private readonly Dictionary<ForwardKey, ClaimSet<DateTimeOffset?>> _users = [];
     private readonly Dictionary<long, ForwardKey[]> _keysOf = [];
 
     // What the kernel holds: absent, or present until an expiry (null: permanent).
@@ -51,7 +51,7 @@ internal sealed class ForwardUsers
         _recording = false;
     }
 
-    private void RecordUser(Dictionary<long, DateTimeOffset?> users, long id)
+    private void RecordUser(ClaimSet<DateTimeOffset?> users, long id)
     {
         if (_recording)
         {
@@ -60,7 +60,7 @@ internal sealed class ForwardUsers
             {
                 if (had)
                 {
-                    users[id] = old;
+                    users.Set(id, old);
                 }
                 else
                 {
@@ -95,12 +95,12 @@ internal sealed class ForwardUsers
         {
             if (!_users.TryGetValue(key, out var users))
             {
-                users = [];
+                users = new();
                 _users.Add(key, users);
             }
 
             RecordUser(users, id);
-            users[id] = expires;
+            users.Set(id, expires);
             _touched.Add(key);
         }
 
@@ -197,7 +197,7 @@ internal sealed class ForwardUsers
 
         bool any = false;
         List<long>? lapsed = null;
-        foreach (var (user, userExpires) in users)
+        foreach (var (user, userExpires) in users.All())
         {
             if (userExpires is { } e && e <= now)
             {

@@ -11,7 +11,7 @@ namespace PortMapper.KernelBackend.Nftables;
 /// </summary>
 internal sealed class OutboundUsers
 {
-    private readonly Dictionary<string, SortedDictionary<long, (string Value, DateTimeOffset? Expires)>> _claims = [];
+    private readonly Dictionary<string, ClaimSet<(string Value, DateTimeOffset? Expires)>> _claims = [];
     private readonly Dictionary<long, string> _keyOf = [];
     private readonly Dictionary<string, (string Value, DateTimeOffset? Expires)> _kernel = [];
     private readonly HashSet<string> _touched = [];
@@ -56,8 +56,8 @@ internal sealed class OutboundUsers
             return;
         }
 
-        bool had = _claims.TryGetValue(key, out var before) && before.ContainsKey(id);
-        (string Value, DateTimeOffset? Expires) old = had ? before![id] : default;
+        (string Value, DateTimeOffset? Expires) old = default;
+        bool had = _claims.TryGetValue(key, out var before) && before.TryGetValue(id, out old);
         bool hadKey = _keyOf.TryGetValue(id, out string? oldKey);
         _undo.Add(() =>
         {
@@ -65,11 +65,11 @@ internal sealed class OutboundUsers
             {
                 if (!_claims.TryGetValue(key, out var claims))
                 {
-                    claims = [];
+                    claims = new();
                     _claims.Add(key, claims);
                 }
 
-                claims[id] = old;
+                claims.Set(id, old);
             }
             else if (_claims.TryGetValue(key, out var claims) && claims.Remove(id) && claims.Count == 0)
             {
@@ -92,11 +92,11 @@ internal sealed class OutboundUsers
         Record(key, id);
         if (!_claims.TryGetValue(key, out var claims))
         {
-            claims = [];
+            claims = new();
             _claims.Add(key, claims);
         }
 
-        claims[id] = (value, expires);
+        claims.Set(id, (value, expires));
         _keyOf[id] = key;
         _touched.Add(key);
     }
@@ -125,7 +125,7 @@ internal sealed class OutboundUsers
     {
         foreach (var (key, claims) in _claims)
         {
-            var (value, expires) = claims.First().Value;
+            var (value, expires) = claims.First.Value;
             yield return (key, value, expires - now);
         }
     }
@@ -135,7 +135,7 @@ internal sealed class OutboundUsers
         foreach (string key in _touched)
         {
             bool inKernel = _kernel.TryGetValue(key, out var held) && (held.Expires is null || held.Expires > now);
-            (string Value, DateTimeOffset? Expires)? wanted = _claims.TryGetValue(key, out var claims) ? claims.First().Value : null;
+            (string Value, DateTimeOffset? Expires)? wanted = _claims.TryGetValue(key, out var claims) ? claims.First.Value : null;
             if (wanted is { } w && inKernel && held.Value == w.Value && held.Expires == w.Expires)
             {
                 continue;
@@ -159,7 +159,7 @@ internal sealed class OutboundUsers
         {
             if (_claims.TryGetValue(key, out var claims))
             {
-                _kernel[key] = claims.First().Value;
+                _kernel[key] = claims.First.Value;
             }
             else
             {
