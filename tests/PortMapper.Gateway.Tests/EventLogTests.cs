@@ -62,6 +62,33 @@ public class EventLogTests
     }
 
     [Fact]
+    public void SmallStateFilesystem_FileStaysWithinAQuarterOfIt_KeepingTheNewestEvents()
+    {
+        using var state = new TempDirectory();
+        Directory.CreateDirectory(state.Path);
+        const long total = 1L << 20; // a quarter: 256 KiB for events
+        string path = Path.Combine(state.Path, EventLog.FileName);
+        using (var log = new EventLog(state.Path, space: _ => (2L << 20, total)))
+        {
+            for (int i = 0; i < 5000; i++)
+            {
+                log.Publish(Draft("granted", (ushort)(1024 + i)));
+                Assert.True(new FileInfo(path).Length <= total / 4, $"{new FileInfo(path).Length} bytes after {i + 1} events");
+            }
+
+            log.Flush();
+            Assert.Equal(5000, log.Since(0).Count); // memory keeps them all
+            Assert.Contains("6023", File.ReadLines(path).Last(), StringComparison.Ordinal);
+        }
+
+        using var again = new EventLog(state.Path, space: _ => (2L << 20, total));
+        IReadOnlyList<GatewayEvent> loaded = again.Since(0);
+        Assert.InRange(loaded.Count, 500, 4999);
+        Assert.Equal(5000, again.LastId);
+        Assert.Equal(Enumerable.Range((int)loaded[0].Id, loaded.Count).Select(i => (long)i), loaded.Select(e => e.Id)); // the newest, none missing
+    }
+
+    [Fact]
     public void FileSystemSpace_IsReadForARealDirectory()
     {
         using var state = new TempDirectory();

@@ -10,7 +10,8 @@ namespace PortMapper.Gateway.Events;
 /// <c>events.jsonl</c> in the state directory (read back at start; a torn last line is skipped; rewritten to the
 /// last <see cref="Capacity"/> when it holds twice that), handed to live subscribers (the admin endpoint's event
 /// stream) and to the webhook. Publishing never waits for a subscriber: one that falls behind is dropped.
-/// The file never takes the lease journal's room: while the state filesystem has less than
+/// The file never takes the lease journal's room: it is cut back to its newest events once it holds a quarter of
+/// the state filesystem (at most <see cref="MaxFileBytes"/>), and while the filesystem has less than
 /// <see cref="ReserveBytes"/> (or an eighth of its size) free, events stay in memory and in the stream only.
 /// </summary>
 public sealed class EventLog : IDisposable
@@ -21,6 +22,11 @@ public sealed class EventLog : IDisposable
 
     /// <summary>Free space on the state filesystem below which events are not written (the journal needs it more).</summary>
     public const long ReserveBytes = 1 << 20;
+
+    /// <summary>The most the file holds, whatever the filesystem's size; a quarter of that size on a small one.</summary>
+    public const long MaxFileBytes = 16L << 20;
+    private long _fileBudget = MaxFileBytes;
+    private long _fileBytes;
 
     private readonly Lock _lock = new();
     private readonly string? _path;
@@ -216,12 +222,21 @@ public sealed class EventLog : IDisposable
                 }
             }
 
-            if (_linesInFile > Capacity)
+            try
+            {
+                _fileBudget = FileBudget(_space(Path.GetDirectoryName(_path)!).Total);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+            }
+
+            if (_linesInFile > Capacity || new FileInfo(_path).Length >= _fileBudget)
             {
                 Rewrite();
             }
 
             _file = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read, 16384);
+            _fileBytes = _file.Length;
             if (_file.Length > 0 && !EndsWithNewline(_path))
             {
                 _file.WriteByte((byte)'\n'); // a line torn by a crash: the next event starts a line of its own
@@ -248,6 +263,7 @@ public sealed class EventLog : IDisposable
             {
                 (long free, long total) = _space(Path.GetDirectoryName(_path)!);
                 _roomToWrite = free >= Math.Max(ReserveBytes, total / 8);
+                _fileBudget = FileBudget(total);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
             {
@@ -257,6 +273,8 @@ public sealed class EventLog : IDisposable
 
         return _roomToWrite;
     }
+
+    private static long FileBudget(long total) => Math.Clamp(total / 4, 16 * 1024, MaxFileBytes);
 
     private static (long Free, long Total) FileSystemSpace(string directory)
     {
@@ -292,8 +310,9 @@ public sealed class EventLog : IDisposable
         {
             byte[] line = [.. JsonSerializer.SerializeToUtf8Bytes(e, AdminJsonContext.Default.GatewayEvent), (byte)'\n'];
             _file.Write(line);
+            _fileBytes += line.Length;
             _writeFailed = false;
-            if (++_linesInFile >= 2 * Capacity)
+            if (++_linesInFile >= 2 * Capacity || _fileBytes >= _fileBudget)
             {
                 _file.Dispose();
                 Rewrite();
@@ -324,6 +343,7 @@ public sealed class EventLog : IDisposable
         try
         {
             _file = new FileStream(_path!, FileMode.Append, FileAccess.Write, FileShare.Read, 16384);
+            _fileBytes = _file.Length;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -341,23 +361,50 @@ public sealed class EventLog : IDisposable
     /// <summary>Whether the last write to the file failed (a full disk).</summary>
     public bool WriteFailed => _writeFailed;
 
-    /// <summary>The file down to the kept events: written aside, then put in place in one rename.</summary>
+    /// <summary>
+    /// The file down to the newest kept events that fill half its budget: written aside, then put in place in one
+    /// rename. A disk too full for the copy leaves the file as it was (the copy is removed) and throws.
+    /// </summary>
     private void Rewrite()
     {
         string temporary = _path + ".new";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        var lines = new List<byte[]>();
+        long bytes = 0;
+        GatewayEvent[] recent = [.. _recent];
+        for (int i = recent.Length - 1; i >= 0; i--)
         {
-            foreach (GatewayEvent e in _recent)
+            byte[] line = [.. JsonSerializer.SerializeToUtf8Bytes(recent[i], AdminJsonContext.Default.GatewayEvent), (byte)'\n'];
+            if (bytes + line.Length > _fileBudget / 2)
             {
-                stream.Write(JsonSerializer.SerializeToUtf8Bytes(e, AdminJsonContext.Default.GatewayEvent));
-                stream.WriteByte((byte)'\n');
+                break;
             }
 
-            stream.Flush(flushToDisk: true);
+            lines.Add(line);
+            bytes += line.Length;
         }
 
-        File.Move(temporary, _path!, overwrite: true);
-        _linesInFile = _recent.Count;
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                for (int i = lines.Count - 1; i >= 0; i--)
+                {
+                    stream.Write(lines[i]);
+                }
+
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, _path!, overwrite: true);
+        }
+        catch (IOException)
+        {
+            File.Delete(temporary);
+            throw;
+        }
+
+        _linesInFile = lines.Count;
+        _fileBytes = bytes;
     }
 
     public void Dispose()
