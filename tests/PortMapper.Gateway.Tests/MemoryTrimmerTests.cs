@@ -33,6 +33,23 @@ public class MemoryTrimmerTests
         Assert.Null(trimmer.NextCheck(change));
     }
 
+    [Fact]
+    public void AfterBatch_CollectsTheYoungGeneration_OnceTheBudgetIsAllocated()
+    {
+        var trimmer = new MemoryTrimmer(NullLogger.Instance);
+        trimmer.AfterBatch(); // counts from here
+        int start = GC.CollectionCount(0);
+
+        long sink = 0;
+        for (long allocated = 0; allocated < MemoryTrimmer.YoungBudget + (1 << 20); allocated += 1024)
+        {
+            sink += new byte[1000].Length;
+        }
+
+        trimmer.AfterBatch();
+        Assert.True(GC.CollectionCount(0) > start, $"no young collection after {sink} bytes");
+    }
+
     /// <summary>Runs the checks the trimmer asks for, from <paramref name="first"/>, until it asks for none; returns the last.</summary>
     private static DateTimeOffset Settle(MemoryTrimmer trimmer, DateTimeOffset first, long version, DateTimeOffset lastChange)
     {
