@@ -200,7 +200,8 @@ internal sealed class SoakLoad : IDisposable
             entry.External = r.External;
             entry.Expires = sent + TimeSpan.FromSeconds(r.Lifetime);
             entry.AckedAt = DateTimeOffset.UtcNow;
-            if (_ledger.TryGetValue(entry.Key, out Entry? old) && old != entry && old.Expires > sent && !old.Uncertain)
+            if (_ledger.TryGetValue(entry.Key, out Entry? old) && old != entry && old.Expires > sent && !old.Uncertain
+                && !(entry.Origin == "upnp" && old.Internal.Equals(entry.Internal)))
             {
                 // The gateway handed out a port the ledger holds for another lease: one of the two is not there.
                 Console.Error.WriteLine($"soak: {entry.Key} granted to {entry.Internal}:{entry.InternalPort} but held by {old.Internal}:{old.InternalPort}");
@@ -208,6 +209,8 @@ internal sealed class SoakLoad : IDisposable
                 old.Gone = true;
             }
 
+            // An AddPortMapping for an external port the same client holds replaces that mapping (UPnP IGD: the
+            // client's own entry is overwritten, another client's is a conflict).
             if (_ledger.TryGetValue(entry.Key, out Entry? replaced) && replaced != entry)
             {
                 replaced.Gone = true;
@@ -235,7 +238,13 @@ internal sealed class SoakLoad : IDisposable
             Count(r.Answered, r.Granted);
             lock (_lock)
             {
-                if (r.Granted && r.External == entry.External)
+                if (!r.Answered)
+                {
+                    // The request may still reach the gateway (a link that was down, a daemon busy rebuilding) and be
+                    // applied with its lifetime: what the gateway holds is not known from here on.
+                    entry.Uncertain = true;
+                }
+                else if (r.Granted && r.External == entry.External)
                 {
                     entry.Expires = sent + TimeSpan.FromSeconds(r.Lifetime);
                     _renewed++;
@@ -249,11 +258,20 @@ internal sealed class SoakLoad : IDisposable
                     entry.AckedAt = DateTimeOffset.UtcNow;
                     _ledger[entry.Key] = entry;
                 }
-                else if (r.Granted)
+                else if (r.Granted && !entry.Uncertain)
                 {
                     // A renewal answered with another port: the lease it renewed was not there any more.
                     Console.Error.WriteLine($"soak: renewal of {entry.Key} answered with port {r.External}");
                     _lost++;
+                    _ledger.Remove(entry.Key);
+                    entry.External = r.External;
+                    entry.Expires = sent + TimeSpan.FromSeconds(r.Lifetime);
+                    _ledger[entry.Key] = entry;
+                }
+                else if (r.Granted)
+                {
+                    // An earlier request of this lease went unanswered, so this answer may be that request's (NAT-PMP
+                    // has no nonce): taken as the lease's state, never counted.
                     _ledger.Remove(entry.Key);
                     entry.External = r.External;
                     entry.Expires = sent + TimeSpan.FromSeconds(r.Lifetime);
@@ -344,6 +362,13 @@ internal sealed class SoakLoad : IDisposable
         using var cts = new CancellationTokenSource(s_timeout);
         try
         {
+            // Late answers to requests that timed out are dropped first: NAT-PMP answers carry no nonce, and the
+            // late answer to a delete would otherwise be read as this request's.
+            while (socket.Available > 0)
+            {
+                socket.Receive(buffer);
+            }
+
             await socket.SendToAsync(request, SocketFlags.None, server);
             while (true)
             {
