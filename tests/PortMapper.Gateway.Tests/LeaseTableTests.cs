@@ -166,6 +166,32 @@ public class LeaseTableTests
     }
 
     [Fact]
+    public void Renewals_KeepTheExpiryQueueNearTheTableSize_AndEachLeaseExpiresAtItsLastRenewal()
+    {
+        LeaseTable table = NewTable();
+        for (ushort port = 1; port <= 10; port++)
+        {
+            table.Execute(Map(s_a, (ushort)(8000 + port), lifetime: 3600), s_now, _changes);
+        }
+
+        // 5,000 renewals, each ending later than the one before: all but ten queued entries are stale, and come due
+        // before the leases do.
+        for (int i = 0; i < 5000; i++)
+        {
+            table.Execute(Map(s_a, (ushort)(8001 + (i % 10)), lifetime: (uint)(600 + (i / 10))), s_now.AddSeconds(i / 10), _changes);
+            Assert.True(table.ExpiryQueueLength <= (2 * table.Count) + 1025, $"{table.ExpiryQueueLength} queued after {i + 1} renewals");
+        }
+
+        _changes.Clear();
+        table.RemoveExpired(s_now.AddSeconds(1597), _changes); // the last renewals (at 499 s, for 1,099 s) end at 1,598 s
+        Assert.Empty(_changes);
+        Assert.Equal(10, table.Count);
+        table.RemoveExpired(s_now.AddSeconds(1598), _changes);
+        Assert.Equal(10, _changes.Count(c => c.Kind == LeaseChangeKind.Expired));
+        Assert.Equal(0, table.Count);
+    }
+
+    [Fact]
     public void RemoveExpired_AfterLifetime_ReportsExpiredOnce()
     {
         LeaseTable table = NewTable();

@@ -50,6 +50,55 @@ public class MemoryTrimmerTests
         Assert.True(GC.CollectionCount(0) > start, $"no young collection after {sink} bytes");
     }
 
+    [Fact]
+    public void Decide_WhenALoadEnds_TrimsThoughExpiriesKeepAllocating()
+    {
+        var trimmer = new MemoryTrimmer(NullLogger.Instance);
+        const long mb = 1 << 20;
+        DateTimeOffset at = PastStart(trimmer);
+        long allocated = 1 * mb;
+        for (int i = 0; i < 6; i++)
+        {
+            at = at.AddSeconds(5);
+            allocated += 10 * mb; // 2 MB/s under load
+            Assert.Equal(TrimAction.None, trimmer.Decide(at, 0, at, new MemoryFigures(14 * mb, 10 * mb, allocated)));
+        }
+
+        // The load is over; its leases keep expiring: 300 KB/s, above the idle rate, a seventh of the load's.
+        at = at.AddSeconds(5);
+        allocated += 1536 * 1024;
+        Assert.Equal(TrimAction.Trim, trimmer.Decide(at, 0, at, new MemoryFigures(14 * mb, 10 * mb, allocated)));
+    }
+
+    [Fact]
+    public void Decide_UnderSteadyLoad_CollectsOnceGenerationTwoHasGrownByHalf_AndNeverTrims()
+    {
+        var trimmer = new MemoryTrimmer(NullLogger.Instance);
+        const long mb = 1 << 20;
+        DateTimeOffset at = PastStart(trimmer);
+        trimmer.Collected(10 * mb);
+        long allocated = 1 * mb;
+        var actions = new List<(long Heap, TrimAction Action)>();
+        for (long heap = 10 * mb; heap <= 16 * mb; heap += mb)
+        {
+            at = at.AddSeconds(5);
+            allocated += 10 * mb;
+            actions.Add((heap / mb, trimmer.Decide(at, 0, at, new MemoryFigures(heap + (4 * mb), heap, allocated))));
+        }
+
+        Assert.DoesNotContain(actions, a => a.Action == TrimAction.Trim);
+        Assert.All(actions.Where(a => a.Heap <= 15), a => Assert.Equal(TrimAction.None, a.Action));
+        Assert.Equal(TrimAction.Collect, actions.Single(a => a.Heap == 16).Action);
+    }
+
+    /// <summary>The first two checks: the second, quiet, is the start-up trim. Returns the time of the last.</summary>
+    private static DateTimeOffset PastStart(MemoryTrimmer trimmer)
+    {
+        Assert.Equal(TrimAction.None, trimmer.Decide(s_start, 0, s_never, new MemoryFigures(14L << 20, 10L << 20, 900 << 10)));
+        Assert.Equal(TrimAction.Trim, trimmer.Decide(s_start.AddSeconds(5), 0, s_never, new MemoryFigures(14L << 20, 10L << 20, 1L << 20)));
+        return s_start.AddSeconds(20); // the next trim may come 15 s after this one
+    }
+
     /// <summary>Runs the checks the trimmer asks for, from <paramref name="first"/>, until it asks for none; returns the last.</summary>
     private static DateTimeOffset Settle(MemoryTrimmer trimmer, DateTimeOffset first, long version, DateTimeOffset lastChange)
     {

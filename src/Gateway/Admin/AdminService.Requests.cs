@@ -405,10 +405,14 @@ public sealed partial class AdminService
         lease.Expires,
         lease.Expires is null ? null : lease.SecondsLeft(now));
 
+    /// <summary>
+    /// Serialized straight into the response, a buffer at a time: the lease list of a busy gateway is a megabyte of
+    /// JSON, which as one string (and the pooled buffers it was built in, kept per thread) stayed in memory.
+    /// </summary>
     private static Task WriteJsonAsync<T>(HttpResponse response, T value, JsonTypeInfo<T> type)
     {
         response.ContentType = Json;
-        return response.WriteAsync(JsonSerializer.Serialize(value, type), Encoding.UTF8);
+        return JsonSerializer.SerializeAsync(response.Body, value, type, response.HttpContext.RequestAborted);
     }
 
     private static Task ProblemAsync(HttpResponse response, int status, string title, string detail)

@@ -92,10 +92,11 @@ public sealed class GatewayMetrics
 
         // Memory, for whoever runs this on a small router: what the process holds, and the managed share of it.
         GCMemoryInfo gc = GC.GetGCMemoryInfo();
-        text.Append("# HELP portmapper_memory_bytes Memory of the daemon: resident, GC committed, GC heap (after the last collection), allocated since start.\n# TYPE portmapper_memory_bytes gauge\n");
+        text.Append("# HELP portmapper_memory_bytes Memory of the daemon: resident, GC committed, GC heap (after the last collection) and the free space in it, allocated since start.\n# TYPE portmapper_memory_bytes gauge\n");
         Line(text, "portmapper_memory_bytes", "kind=\"resident\"", Environment.WorkingSet);
         Line(text, "portmapper_memory_bytes", "kind=\"gc_committed\"", gc.TotalCommittedBytes);
         Line(text, "portmapper_memory_bytes", "kind=\"gc_heap\"", gc.HeapSizeBytes);
+        Line(text, "portmapper_memory_bytes", "kind=\"gc_fragmented\"", gc.FragmentedBytes);
         Line(text, "portmapper_memory_bytes", "kind=\"gc_allocated_total\"", GC.GetTotalAllocatedBytes());
         text.Append("# HELP portmapper_gc_collections_total Garbage collections, by generation.\n# TYPE portmapper_gc_collections_total counter\n");
         for (int generation = 0; generation <= GC.MaxGeneration; generation++)

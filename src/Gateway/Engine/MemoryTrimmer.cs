@@ -14,6 +14,7 @@ public sealed class MemoryTrimmer
     private static readonly TimeSpan s_checkInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan s_trimInterval = TimeSpan.FromSeconds(15);
     private static readonly long s_slack = 8L << 20;
+    private const double QuietRate = 200 * 1024; // bytes allocated per second below which the daemon is quiet
 
     private readonly ILogger _logger;
     private DateTimeOffset _lastCheck;
@@ -25,6 +26,7 @@ public sealed class MemoryTrimmer
     private long _versionAtTrim;
     private long _allocatedAtTrim;
     private long _allocatedAtCheck;
+    private double _busiestRate; // bytes per second over the busiest check interval since the last trim
     private long _heapAfterTrim = s_slack;
 
     /// <summary>
@@ -86,20 +88,56 @@ public sealed class MemoryTrimmer
             return;
         }
 
+        GCMemoryInfo before = GC.GetGCMemoryInfo();
+        switch (Decide(now, version, lastChange, new MemoryFigures(before.TotalCommittedBytes, before.HeapSizeBytes, GC.GetTotalAllocatedBytes()), force))
+        {
+            case TrimAction.Collect:
+                GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+                GCMemoryInfo collected = GC.GetGCMemoryInfo();
+                _heapAfterTrim = Math.Max(collected.HeapSizeBytes, s_slack);
+                Log.MemoryCollected(_logger, before.HeapSizeBytes / 1048576.0, collected.HeapSizeBytes / 1048576.0, collected.FragmentedBytes / 1048576.0,
+                    collected.PinnedObjectsCount, leases);
+                break;
+            case TrimAction.Trim:
+                GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                KernelBackend.Native.NativeMemory.Trim(); // and what glibc keeps of native buffers (libnftables, sockets)
+                KernelBackend.Native.NativeMemory.ReleaseImagePages(); // and the executable's pages touched since
+                GCMemoryInfo after = GC.GetGCMemoryInfo();
+                _heapAfterTrim = Math.Max(after.HeapSizeBytes, s_slack);
+                Log.MemoryTrimmed(_logger, before.TotalCommittedBytes / 1048576.0, after.TotalCommittedBytes / 1048576.0, after.HeapSizeBytes / 1048576.0,
+                    Environment.WorkingSet / 1048576.0, leases);
+                break;
+        }
+    }
+
+    /// <summary>What a check decides from the GC's figures (the heap after the last trim is the trimmer's own).</summary>
+    /// <param name="now">The engine's clock.</param>
+    /// <param name="version">The lease table's version.</param>
+    /// <param name="lastChange">When the table last changed.</param>
+    /// <param name="figures">Committed bytes, heap size after the last collection, bytes allocated so far.</param>
+    /// <param name="force">Trim whatever the figures, if the last trim is old enough.</param>
+    internal TrimAction Decide(DateTimeOffset now, long version, DateTimeOffset lastChange, MemoryFigures figures, bool force = false)
+    {
+        TimeSpan sinceCheck = now - _lastCheck;
         _lastCheck = now;
         _checks++;
-        GCMemoryInfo before = GC.GetGCMemoryInfo();
-        bool bloated = before.TotalCommittedBytes > (2 * before.HeapSizeBytes) + s_slack;
+        bool bloated = figures.Committed > (2 * figures.Heap) + s_slack;
 
         // An idle daemon allocates nothing, so no collection updates the heap figure above: once the table has
         // been quiet for a check interval after changing, collect anyway, once.
         bool settledAfterChanges = _versionAtTrim != version && now - lastChange >= s_checkInterval
-            && before.TotalCommittedBytes > before.HeapSizeBytes + s_slack;
+            && figures.Committed > figures.Heap + s_slack;
 
         // Work that leaves the table alone (the RTSP helper, HTTP) grows gen0 just as much: once the daemon has
-        // allocated a good deal since the last trim and then gone quiet for a check interval, collect as well.
-        long allocated = GC.GetTotalAllocatedBytes();
-        bool quiet = allocated - _allocatedAtCheck < s_slack / 8;
+        // allocated a good deal since the last trim and then gone quiet, collect as well. Quiet is an allocation
+        // rate under 200 KB/s, or under a quarter of the busiest interval since the last trim: when a load ends, the
+        // leases it leaves keep expiring and their expiries (journal, kernel, GENA notifications) keep allocating,
+        // so neither the table nor the allocations ever stop altogether.
+        long allocated = figures.Allocated;
+        double seconds = Math.Max(sinceCheck.TotalSeconds, s_checkInterval.TotalSeconds);
+        double rate = (allocated - _allocatedAtCheck) / seconds;
+        bool quiet = _checks > 1 && rate < Math.Max(QuietRate, _busiestRate / 4);
+        _busiestRate = _checks > 1 ? Math.Max(_busiestRate, rate) : 0;
         bool settledAfterWork = allocated - _allocatedAtTrim > s_slack && quiet;
 
         // Start-up (configuration, listeners, the first kernel transaction) leaves garbage and touched pages behind.
@@ -109,19 +147,16 @@ public sealed class MemoryTrimmer
         _allocatedAtCheck = allocated;
 
         // Under steady load the daemon is never quiet, and what dies old (renewed leases, their records, connections)
-        // piles up in generation 2, which the GC collects rarely: the heap grew from 21 to 33 MB in three minutes of
-        // the soak's load. Once it is twice what the last full collection left (and then some), collect it, without
-        // the idle trim's extras, which would only be faulted back in by the load.
-        bool grown = before.HeapSizeBytes > (2 * _heapAfterTrim) + s_slack;
+        // piles up in generation 2, which the GC collects rarely: the heap grew from 13 to 50 MB in a few minutes of
+        // the soak's load. Once it has grown by half what the last full collection left (and a few MB), collect it,
+        // without the idle trim's extras, which would only be faulted back in by the load.
+        bool grown = figures.Heap > _heapAfterTrim + Math.Max(_heapAfterTrim / 2, s_slack / 2);
         bool wanted = force || bloated || settledAfterChanges || settledAfterWork || settledAfterStart;
         _deferred = (wanted || grown) && now - _lastTrim < s_trimInterval;
         if (grown && !wanted && !_deferred)
         {
             _lastTrim = now;
-            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
-            _heapAfterTrim = Math.Max(GC.GetGCMemoryInfo().HeapSizeBytes, s_slack);
-            Log.MemoryCollected(_logger, before.HeapSizeBytes / 1048576.0, _heapAfterTrim / 1048576.0, leases);
-            return;
+            return TrimAction.Collect;
         }
 
         if (wanted && !_deferred)
@@ -130,13 +165,28 @@ public sealed class MemoryTrimmer
             _startSettled |= _checks > 1;
             _versionAtTrim = version;
             _allocatedAtTrim = allocated;
-            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            KernelBackend.Native.NativeMemory.Trim(); // and what glibc keeps of native buffers (libnftables, sockets)
-            KernelBackend.Native.NativeMemory.ReleaseImagePages(); // and the executable's pages touched since
-            GCMemoryInfo after = GC.GetGCMemoryInfo();
-            _heapAfterTrim = Math.Max(after.HeapSizeBytes, s_slack);
-            Log.MemoryTrimmed(_logger, before.TotalCommittedBytes / 1048576.0, after.TotalCommittedBytes / 1048576.0, after.HeapSizeBytes / 1048576.0,
-                Environment.WorkingSet / 1048576.0, leases);
+            _busiestRate = 0;
+            return TrimAction.Trim;
         }
+
+        return TrimAction.None;
     }
+
+    /// <summary>Sets the heap size a full collection left (for tests; <see cref="Check"/> measures it).</summary>
+    internal void Collected(long heap) => _heapAfterTrim = Math.Max(heap, s_slack);
 }
+
+/// <summary>What a memory check does.</summary>
+internal enum TrimAction
+{
+    None,
+
+    /// <summary>A full compacting collection (generation 2 has grown under load).</summary>
+    Collect,
+
+    /// <summary>The idle trim: an aggressive collection that decommits, glibc's trim, the image pages.</summary>
+    Trim,
+}
+
+/// <summary>The GC's figures a memory check decides on.</summary>
+internal readonly record struct MemoryFigures(long Committed, long Heap, long Allocated);

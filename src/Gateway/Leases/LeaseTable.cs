@@ -165,7 +165,7 @@ public sealed partial class LeaseTable
         Add(_byDevice, lease.Owner, lease);
         if (lease.Expires is { } expires)
         {
-            _expiry.Enqueue(lease.Id, expires);
+            Schedule(lease.Id, expires);
         }
     }
 
@@ -214,9 +214,28 @@ public sealed partial class LeaseTable
         own[own.IndexOf(old)] = renewed;
         if (renewed.Expires is { } expires)
         {
-            _expiry.Enqueue(renewed.Id, expires);
+            Schedule(renewed.Id, expires);
         }
     }
+
+    /// <summary>
+    /// Queues an expiry. Renewals and removals leave their old entries behind until those come due (up to a lease's
+    /// lifetime later): once the stale ones outnumber the live, the queue is rebuilt from the leases themselves, so it
+    /// holds at most about twice the table and its array does not stay at the size of the busiest hour.
+    /// </summary>
+    private void Schedule(long id, DateTimeOffset expires)
+    {
+        _expiry.Enqueue(id, expires);
+        if (_expiry.Count > (2 * _byId.Count) + 1024)
+        {
+            _expiry.Clear();
+            _expiry.TrimExcess();
+            _expiry.EnqueueRange(_byId.Values.Where(l => l.Expires is not null).Select(l => (l.Id, l.Expires!.Value)));
+        }
+    }
+
+    /// <summary>Entries in the expiry queue, stale ones included (for tests).</summary>
+    internal int ExpiryQueueLength => _expiry.Count;
 
     private static void Add<TKey>(Dictionary<TKey, List<Lease>> index, TKey key, Lease lease)
         where TKey : notnull

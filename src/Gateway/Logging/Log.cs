@@ -57,8 +57,8 @@ internal static partial class Log
     [LoggerMessage(1011, LogLevel.Debug, "Memory: GC committed {BeforeMb:F1} MB -> {AfterMb:F1} MB (heap {HeapMb:F1} MB); RSS {RssMb:F1} MB; {Leases} leases")]
     public static partial void MemoryTrimmed(ILogger logger, double beforeMb, double afterMb, double heapMb, double rssMb, int leases);
 
-    [LoggerMessage(1047, LogLevel.Debug, "Memory: generation 2 had grown to {Before:F1} MB under load; {After:F1} MB after a full collection; {Leases} leases")]
-    public static partial void MemoryCollected(ILogger logger, double before, double after, int leases);
+    [LoggerMessage(1047, LogLevel.Debug, "Memory: generation 2 had grown to {Before:F1} MB under load; {After:F1} MB after a full collection ({FragmentedMb:F1} MB of it free between {Pinned} pinned objects); {Leases} leases")]
+    public static partial void MemoryCollected(ILogger logger, double before, double after, double fragmentedMb, long pinned, int leases);
 
     [LoggerMessage(2000, LogLevel.Information, "Port control ({Protocols}) listening on {Lan} {Address}:{Port}")]
     public static partial void PortControlListening(ILogger logger, string lan, IPAddress address, int port, string protocols);
