@@ -178,6 +178,14 @@ internal sealed class SoakLoad : IDisposable
         catch (OperationCanceledException)
         {
         }
+
+        // A control point that goes away unsubscribes: otherwise its subscription (300 s) keeps the gateway sending
+        // it a NOTIFY for every change (the leases the load leaves keep expiring) after the load is over, and the
+        // soak's level at the end would be that of 150 subscribers notified every second, not of the load gone.
+        if (subscription is not null)
+        {
+            await GenaAsync(address, subscription);
+        }
     }
 
     private async Task<bool> MapAsync(Socket socket, Entry entry, uint lifetime, ushort upnpPort)
