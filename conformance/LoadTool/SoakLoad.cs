@@ -266,20 +266,17 @@ internal sealed class SoakLoad : IDisposable
                     entry.AckedAt = DateTimeOffset.UtcNow;
                     _ledger[entry.Key] = entry;
                 }
-                else if (r.Granted && !entry.Uncertain)
-                {
-                    // A renewal answered with another port: the lease it renewed was not there any more.
-                    Console.Error.WriteLine($"soak: renewal of {entry.Key} answered with port {r.External}");
-                    _lost++;
-                    _ledger.Remove(entry.Key);
-                    entry.External = r.External;
-                    entry.Expires = sent + TimeSpan.FromSeconds(r.Lifetime);
-                    _ledger[entry.Key] = entry;
-                }
                 else if (r.Granted)
                 {
-                    // An earlier request of this lease went unanswered, so this answer may be that request's (NAT-PMP
-                    // has no nonce): taken as the lease's state, never counted.
+                    // A renewal answered with another port: the lease it renewed was not there any more. Unless an
+                    // earlier request of this lease went unanswered: then this answer may be that request's (NAT-PMP
+                    // has no nonce), taken as the lease's state and never counted.
+                    if (!entry.Uncertain)
+                    {
+                        Console.Error.WriteLine($"soak: renewal of {entry.Key} answered with port {r.External}");
+                        _lost++;
+                    }
+
                     _ledger.Remove(entry.Key);
                     entry.External = r.External;
                     entry.Expires = sent + TimeSpan.FromSeconds(r.Lifetime);

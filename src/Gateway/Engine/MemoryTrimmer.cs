@@ -94,7 +94,7 @@ public sealed class MemoryTrimmer
             case TrimAction.Collect:
                 GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
                 GCMemoryInfo collected = GC.GetGCMemoryInfo();
-                _heapAfterTrim = Math.Max(collected.HeapSizeBytes, s_slack);
+                Collected(collected.HeapSizeBytes);
                 Log.MemoryCollected(_logger, before.HeapSizeBytes / 1048576.0, collected.HeapSizeBytes / 1048576.0, collected.FragmentedBytes / 1048576.0,
                     collected.PinnedObjectsCount, leases);
                 break;
@@ -103,7 +103,7 @@ public sealed class MemoryTrimmer
                 KernelBackend.Native.NativeMemory.Trim(); // and what glibc keeps of native buffers (libnftables, sockets)
                 KernelBackend.Native.NativeMemory.ReleaseImagePages(); // and the executable's pages touched since
                 GCMemoryInfo after = GC.GetGCMemoryInfo();
-                _heapAfterTrim = Math.Max(after.HeapSizeBytes, s_slack);
+                Collected(after.HeapSizeBytes);
                 Log.MemoryTrimmed(_logger, before.TotalCommittedBytes / 1048576.0, after.TotalCommittedBytes / 1048576.0, after.HeapSizeBytes / 1048576.0,
                     Environment.WorkingSet / 1048576.0, leases);
                 break;
@@ -137,7 +137,10 @@ public sealed class MemoryTrimmer
         double seconds = Math.Max(sinceCheck.TotalSeconds, s_checkInterval.TotalSeconds);
         double rate = (allocated - _allocatedAtCheck) / seconds;
         bool quiet = _checks > 1 && rate < Math.Max(QuietRate, _busiestRate / 4);
-        _busiestRate = _checks > 1 ? Math.Max(_busiestRate, rate) : 0;
+        if (_checks > 1)
+        {
+            _busiestRate = Math.Max(_busiestRate, rate);
+        }
         bool settledAfterWork = allocated - _allocatedAtTrim > s_slack && quiet;
 
         // Start-up (configuration, listeners, the first kernel transaction) leaves garbage and touched pages behind.
@@ -172,7 +175,7 @@ public sealed class MemoryTrimmer
         return TrimAction.None;
     }
 
-    /// <summary>Sets the heap size a full collection left (for tests; <see cref="Check"/> measures it).</summary>
+    /// <summary>Notes the heap size a full collection left: the base the "grown" rule measures from.</summary>
     internal void Collected(long heap) => _heapAfterTrim = Math.Max(heap, s_slack);
 }
 
