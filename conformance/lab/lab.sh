@@ -2,6 +2,7 @@
 # The namespace lab of DESIGN.md.
 #   lab.sh up PREFIX    create PREFIXgw, PREFIXwan, PREFIXlan1, PREFIXlan2
 #   lab.sh down PREFIX  delete them
+#   lab.sh chain PREFIX the double-NAT lab instead: PREFIXinet, PREFIXisp, PREFIXgw, PREFIXlan1 (below)
 #   lab.sh devices PREFIX COUNT   COUNT more LAN clients in PREFIXlan1, each a device of its own: 192.168.77.100 on,
 #                       each on a macvlan interface of eth0 with its own MAC address
 #
@@ -12,15 +13,23 @@
 #               forwarding on, masquerade out of wan0; the daemon adds the rest
 #   PREFIXlan1  eth0 192.168.77.10/24, 2001:db8:77::10/64
 #   PREFIXlan2  eth0 192.168.77.11/24, 2001:db8:77::11/64
+#
+# The chain (double NAT, carrier-grade NAT):
+#   PREFIXinet  eth0 203.0.113.2/24, 11.1.1.2/24                      (an Internet host)
+#   PREFIXisp   wan0 203.0.113.1/24, 11.1.1.1/24; isp0 100.64.0.1/24  (the ISP's gateway: NAT from 100.64.0.0/24)
+#   PREFIXgw    wan0 100.64.0.2/24, default via 100.64.0.1; br-lan 192.168.77.1/24 (the gateway under test)
+#   PREFIXlan1  eth0 192.168.77.10/24
+# 11.1.1.1 is for an ISP daemon that will not serve a documentation address (miniupnpd): told it as its own, it
+# is reachable from the Internet host as well.
 # Links are created inside the namespaces, so labs with different prefixes never collide.
 set -euo pipefail
 
 cmd=${1:?usage: lab.sh up|down PREFIX}
 p=${2:-pm-}
-gw=${p}gw wan=${p}wan lan1=${p}lan1 lan2=${p}lan2
+gw=${p}gw wan=${p}wan lan1=${p}lan1 lan2=${p}lan2 inet=${p}inet isp=${p}isp
 
 down() {
-  for ns in "$gw" "$wan" "$lan1" "$lan2"; do
+  for ns in "$gw" "$wan" "$lan1" "$lan2" "$inet" "$isp"; do
     ip netns del "$ns" 2>/dev/null || true
   done
 }
@@ -90,6 +99,60 @@ NFT
   return 1
 }
 
+chain() {
+  down
+  for ns in "$inet" "$isp" "$gw" "$lan1"; do
+    ip netns add "$ns"
+    nsx "$ns" ip link set lo up
+  done
+
+  ip link add wan0 netns "$isp" type veth peer eth0 netns "$inet"
+  ip link add isp0 netns "$isp" type veth peer wan0 netns "$gw"
+  nsx "$gw" ip link add br-lan type bridge
+  nsx "$gw" ip link set br-lan up
+  ip link add lan1 netns "$gw" type veth peer eth0 netns "$lan1"
+  nsx "$gw" ip link set lan1 master br-lan up
+
+  nsx "$inet" ip addr add 203.0.113.2/24 dev eth0
+  nsx "$inet" ip addr add 11.1.1.2/24 dev eth0
+  nsx "$inet" ip link set eth0 up
+
+  nsx "$isp" ip addr add 203.0.113.1/24 dev wan0
+  nsx "$isp" ip addr add 11.1.1.1/24 dev wan0
+  nsx "$isp" ip link set wan0 up
+  nsx "$isp" ip route add default via 203.0.113.2 dev wan0
+  nsx "$isp" ip addr add 100.64.0.1/24 dev isp0
+  nsx "$isp" ip link set isp0 up
+
+  nsx "$gw" ip addr add 100.64.0.2/24 dev wan0
+  nsx "$gw" ip link set wan0 up
+  nsx "$gw" ip route add default via 100.64.0.1 dev wan0
+  nsx "$gw" ip addr add 192.168.77.1/24 dev br-lan
+
+  nsx "$lan1" ip addr add 192.168.77.10/24 dev eth0
+  nsx "$lan1" ip link set eth0 up
+  nsx "$lan1" ip route add default via 192.168.77.1
+
+  for ns in "$isp" "$gw"; do
+    nsx "$ns" sysctl -qw net.ipv4.ip_forward=1
+    nsx "$ns" nft -f - <<'NFT'
+table ip lab_masq {
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "wan0" masquerade
+  }
+}
+NFT
+  done
+
+  for _ in $(seq 1 50); do
+    [ "$(nsx "$gw" bridge link show | grep -c 'state forwarding')" -ge 1 ] && return 0
+    sleep 0.1
+  done
+  echo "lab.sh: the LAN bridge did not start forwarding" >&2
+  return 1
+}
+
 # Only the interface that holds an address answers ARP for it, so the gateway learns each client's own MAC.
 devices() {
   local count=${1:?usage: lab.sh devices PREFIX COUNT}
@@ -103,7 +166,8 @@ devices() {
 
 case "$cmd" in
   up) up ;;
+  chain) chain ;;
   down) down ;;
   devices) devices "${3:-}" ;;
-  *) echo "usage: lab.sh up|down PREFIX | devices PREFIX COUNT" >&2; exit 2 ;;
+  *) echo "usage: lab.sh up|chain|down PREFIX | devices PREFIX COUNT" >&2; exit 2 ;;
 esac

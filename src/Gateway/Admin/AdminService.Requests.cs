@@ -128,7 +128,8 @@ public sealed partial class AdminService
             .Select(l => View(l, now) is var view && traffic is not null && !l.IsPinhole && l.FilterList.Count == 0 && l.RemotePeer is null
                 && traffic.TryGetValue((l.InternalAddress, l.Protocol == MappingProtocol.Tcp ? KernelBackend.TransportProtocol.Tcp : KernelBackend.TransportProtocol.Udp, l.InternalPort), out var counted)
                 ? view with { Packets = counted.Packets, Bytes = counted.Bytes }
-                : view)];
+                : view)
+            .Select(v => _upstream?.StateOf(v.Id) is { } upstream ? v with { Upstream = upstream } : v)];
         return WriteJsonAsync(response, leases, AdminJsonContext.Default.LeaseViewArray);
     }
 
@@ -143,7 +144,7 @@ public sealed partial class AdminService
         Lease? lease = _engine.Leases().FirstOrDefault(l => l.Id == leaseId && l.IsLive(now));
         return lease is null
             ? ProblemAsync(response, StatusCodes.Status404NotFound, "No such lease", $"There is no lease {leaseId}")
-            : WriteJsonAsync(response, View(lease, now), AdminJsonContext.Default.LeaseView);
+            : WriteJsonAsync(response, View(lease, now) with { Upstream = _upstream?.StateOf(lease.Id) }, AdminJsonContext.Default.LeaseView);
     }
 
     private async Task RevokeAsync(HttpResponse response, string id)
@@ -364,7 +365,9 @@ public sealed partial class AdminService
             status.KernelInSync,
             status.LastReconcile,
             new RtspView(_options.RtspHelper.ToString().ToLowerInvariant(), _rtsp?.Connections ?? 0, _media.OpenMediaCount),
-            _metrics.RequestsPerMinute());
+            _metrics.RequestsPerMinute(),
+            new UpstreamView(status.Upstream.Protocol, status.Upstream.Server?.ToString(), status.PublicAddress?.ToString(), status.Upstream.EpochSeconds,
+                status.Upstream.Reason));
     }
 
     /// <summary>Live leases by the protocol that made them; every protocol is listed, with 0 when it has none.</summary>

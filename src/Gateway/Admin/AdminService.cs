@@ -27,6 +27,7 @@ public sealed partial class AdminService : KestrelService
     private readonly KernelBackend.IMediaFirewall _media;
     private readonly Devices.OpenNatController? _openNat;
     private readonly KernelBackend.ITrafficCounters? _traffic;
+    private readonly Upstream.UpstreamService? _upstream;
     private readonly Rtsp.RtspHelperService? _rtsp;
     private string _token = string.Empty;
 
@@ -43,9 +44,11 @@ public sealed partial class AdminService : KestrelService
         Devices.DeviceDirectory? devices = null,
         Events.EventLog? events = null,
         Devices.OpenNatController? openNat = null,
-        KernelBackend.ITrafficCounters? traffic = null)
+        KernelBackend.ITrafficCounters? traffic = null,
+        Upstream.UpstreamService? upstream = null)
         : base(loggerFactory)
     {
+        _upstream = upstream;
         _traffic = traffic;
         _openNat = openNat;
         _events = events;

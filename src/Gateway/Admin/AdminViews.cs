@@ -20,7 +20,8 @@ public sealed record LeaseView(
     DateTimeOffset? Expires,
     long? SecondsLeft,
     ulong? Packets = null,
-    ulong? Bytes = null);
+    ulong? Bytes = null,
+    string? Upstream = null);
 
 /// <summary>The gateway's state for <c>/api/status</c>.</summary>
 public sealed record StatusView(
@@ -38,7 +39,14 @@ public sealed record StatusView(
     bool KernelInSync,
     DateTimeOffset? LastReconcile,
     RtspView Rtsp,
-    IReadOnlyList<long>? RequestsPerMinute = null);
+    IReadOnlyList<long>? RequestsPerMinute = null,
+    UpstreamView? Upstream = null);
+
+/// <summary>
+/// The upstream gateway (double NAT): "pcp" or "natpmp" while mappings are carried to it, else "none" or "off";
+/// its public address, which LAN clients are told, and its epoch.
+/// </summary>
+public sealed record UpstreamView(string Protocol, string? Server, string? PublicAddress, long? EpochSeconds, string Reason);
 
 /// <summary>The RTSP helper: which one runs ("off", "kernel", "observer"), and for the daemon's own, what it follows and holds open.</summary>
 public sealed record RtspView(string Helper, int Connections, int MediaPorts);
@@ -72,6 +80,7 @@ public sealed record ProblemView(string Type, string Title, int Status, string D
 [JsonSerializable(typeof(LeaseView[]))]
 [JsonSerializable(typeof(StatusView))]
 [JsonSerializable(typeof(RtspView))]
+[JsonSerializable(typeof(UpstreamView))]
 [JsonSerializable(typeof(ProblemView))]
 [JsonSerializable(typeof(DeviceView))]
 [JsonSerializable(typeof(DeviceView[]))]

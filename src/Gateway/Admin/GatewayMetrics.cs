@@ -51,6 +51,9 @@ public sealed class GatewayMetrics
         return counts;
     }
 
+    /// <summary>The upstream server's protocol ("pcp", "natpmp", "none", "off") and the upstream mappings held and failed.</summary>
+    public (string Protocol, int Mapped, int Failed) Upstream { get; set; } = ("none", 0, 0);
+
     /// <summary>A datagram, connection or request dropped without an answer.</summary>
     public void Drop(string reason) => Interlocked.Increment(ref _drops.GetOrAdd(reason, _ => new long[1])[0]);
 
@@ -77,6 +80,13 @@ public sealed class GatewayMetrics
             text.Append("# HELP portmapper_rtsp_media_ports UDP media ports the RTSP helper holds open.\n# TYPE portmapper_rtsp_media_ports gauge\n");
             text.Append("portmapper_rtsp_media_ports ").Append(r.MediaPorts.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
+
+        (string upstream, int mapped, int failed) = Upstream;
+        text.Append("# HELP portmapper_upstream_info The upstream port-mapping server mappings are carried to (double NAT), by protocol.\n# TYPE portmapper_upstream_info gauge\n");
+        Line(text, "portmapper_upstream_info", $"protocol=\"{upstream}\"", 1);
+        text.Append("# HELP portmapper_upstream_mappings Leases carried upstream, by state.\n# TYPE portmapper_upstream_mappings gauge\n");
+        Line(text, "portmapper_upstream_mappings", "state=\"mapped\"", mapped);
+        Line(text, "portmapper_upstream_mappings", "state=\"failed\"", failed);
 
         text.Append("# HELP portmapper_requests_total Requests answered, by protocol and result.\n# TYPE portmapper_requests_total counter\n");
         foreach (var ((protocol, result), n) in _requests.OrderBy(p => p.Key.Protocol, StringComparer.Ordinal).ThenBy(p => p.Key.Result, StringComparer.Ordinal))

@@ -129,4 +129,16 @@ public sealed record GatewaySettings
 
     /// <summary>The DHCP server's lease file, for device names (devices.leaseFile): dnsmasq, odhcpd or ISC dhcpd.</summary>
     public string? DevicesLeaseFile { get; init; }
+
+    /// <summary>Where mappings are carried upstream: looked for while the WAN address is not global (auto), or named.</summary>
+    public Upstream.UpstreamMode UpstreamMode { get; init; } = Upstream.UpstreamMode.Auto;
+
+    /// <summary>The upstream PCP / NAT-PMP server; null: the WAN's default gateway.</summary>
+    public System.Net.IPAddress? UpstreamServer { get; init; }
+
+    /// <summary>A mapping the upstream refuses or does not answer in time is refused locally too (else kept local, flagged).</summary>
+    public bool UpstreamRequired { get; init; } = true;
+
+    /// <summary>How long a LAN client's request waits for the upstream's answer.</summary>
+    public int UpstreamTimeoutMilliseconds { get; init; } = 5000;
 }

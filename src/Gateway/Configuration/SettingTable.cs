@@ -86,6 +86,21 @@ public static class SettingTable
             ? Uri.TryCreate(x, UriKind.Absolute, out Uri? url) && url.Scheme is "http" or "https" ? s with { EventsWebhook = url } : Fail(s, e, $"{p}: '{x}' is not an http or https URL")
             : s),
 
+        new("upstream.mode", Restart, s => s.UpstreamMode.ToString().ToLowerInvariant(), (v, p, s, e) => String(v, p, e) switch
+        {
+            "auto" => s with { UpstreamMode = Upstream.UpstreamMode.Auto },
+            "pcp" => s with { UpstreamMode = Upstream.UpstreamMode.Pcp },
+            "natpmp" => s with { UpstreamMode = Upstream.UpstreamMode.NatPmp },
+            "off" => s with { UpstreamMode = Upstream.UpstreamMode.Off },
+            null => s,
+            var other => Fail(s, e, $"{p}: '{other}' is not 'auto', 'pcp', 'natpmp' or 'off'"),
+        }),
+        new("upstream.server", Restart, s => s.UpstreamServer?.ToString(), (v, p, s, e) => v.ValueKind == JsonValueKind.Null ? s with { UpstreamServer = null }
+            : String(v, p, e) is { } x ? System.Net.IPAddress.TryParse(x, out System.Net.IPAddress? a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+                ? s with { UpstreamServer = a } : Fail(s, e, $"{p}: '{x}' is not an IPv4 address") : s),
+        new("upstream.required", Reload, s => s.UpstreamRequired, (v, p, s, e) => Bool(v, p, e) is { } x ? s with { UpstreamRequired = x } : s),
+        new("upstream.timeout", Reload, s => s.UpstreamTimeoutMilliseconds, (v, p, s, e) => Integer(v, p, 250, 60_000, e) is { } x ? s with { UpstreamTimeoutMilliseconds = (int)x } : s),
+
         new("rateLimit.perSecond", Reload, s => s.RateLimitPerSecond, (v, p, s, e) => Number(v, p, e) is { } x ? s with { RateLimitPerSecond = x } : s),
         new("rateLimit.burst", Reload, s => s.RateLimitBurst, (v, p, s, e) => Integer(v, p, 1, 1_000_000, e) is { } x ? s with { RateLimitBurst = (int)x } : s),
 

@@ -121,6 +121,7 @@ internal static class BatchEvents
         MappingStatus.CannotProvideExternal => "port not available",
         MappingStatus.ConflictWithOtherMechanism => "port in use by the gateway",
         MappingStatus.KernelRefused => "the kernel refused it",
+        MappingStatus.UpstreamFailed => "the upstream gateway refused it or did not answer",
         _ => status.ToString(),
     };
 }

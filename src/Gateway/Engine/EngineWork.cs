@@ -22,6 +22,11 @@ internal sealed class EngineWork
 
     public Configuration.GatewayOptions? Options { get; init; }
 
+    public Status.UpstreamStatus? Upstream { get; init; }
+
+    /// <summary>For <see cref="EngineWorkKind.Upstream"/>: the upstream lost its mappings, so LAN clients get a new epoch.</summary>
+    public bool Restart { get; init; }
+
     public TaskCompletionSource<bool>? Done { get; init; }
 
     public MappingOutcome Outcome { get; set; }

@@ -11,4 +11,7 @@ internal enum EngineWorkKind : byte
 
     /// <summary>A device's permission changed: revoke the leases of devices that may no longer map ports.</summary>
     EnforceDevices,
+
+    /// <summary>The upstream search's result: its status, the public address, and whether a new epoch starts.</summary>
+    Upstream,
 }

@@ -71,6 +71,10 @@ public sealed partial class MappingEngine
                     case EngineWorkKind.EnforceDevices:
                         work.Succeeded = RevokeDenied() > 0;
                         break;
+                    case EngineWorkKind.Upstream:
+                        work.Succeeded = ChangeUpstream(work.Upstream!, work.Address, work.Restart, now);
+                        announce |= work.Succeeded;
+                        break;
                 }
 
                 work.EndChange = _changes.Count;
@@ -124,6 +128,7 @@ public sealed partial class MappingEngine
 
         long programmed = Stopwatch.GetTimestamp();
         _reaper?.SubmitEnded(_changes, _state.Current.ExternalAddress);
+        _upstream?.Observe(_changes);
         BatchLog.Write(_logger, _batch, _changes, now);
         if (_events is not null)
         {
@@ -152,7 +157,16 @@ public sealed partial class MappingEngine
 
         foreach (EngineWork work in _batch)
         {
-            work.Reply?.Invoke(work.Outcome);
+            if (work.Reply is not null && _upstream is { Active: true } && work.Outcome.Status == MappingStatus.Granted && GrantedLease(work) is { } granted)
+            {
+                // Carried through to the upstream gateway: the client hears once the upstream has answered.
+                _upstream.Reply(granted.Id, granted.Added, work.Outcome, work.Reply);
+            }
+            else
+            {
+                work.Reply?.Invoke(work.Outcome);
+            }
+
             work.Done?.TrySetResult(work.Succeeded);
         }
 
@@ -206,6 +220,20 @@ public sealed partial class MappingEngine
 
         _store.Record(_changes[first..]);
         return added;
+    }
+
+    /// <summary>The lease a granted mapping request added or renewed, if any.</summary>
+    private (long Id, bool Added)? GrantedLease(EngineWork work)
+    {
+        for (int i = work.FirstChange; i < work.EndChange && i < _changes.Count; i++)
+        {
+            if (_changes[i].Kind is LeaseChangeKind.Added or LeaseChangeKind.Renewed)
+            {
+                return (_changes[i].Lease.Id, _changes[i].Kind == LeaseChangeKind.Added);
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Removes the leases of devices that may no longer map ports (a permission set to deny, a new rule).</summary>

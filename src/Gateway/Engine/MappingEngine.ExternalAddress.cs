@@ -23,8 +23,35 @@ public sealed partial class MappingEngine
         _store.RecordEpoch(now, address);
         PublishStatus(address, now, current.KernelInSync);
 
+        // The upstream is looked for again from the new address (its mappings named the old one).
+        _upstream?.WanChanged();
+
         // The caller rebuilds: one transaction moves everything (the DNAT match and the SNAT of PEER mappings name the address).
         return true;
+    }
+
+    /// <summary>
+    /// The upstream search's result. Clients are told when the address they see changes; a new epoch starts when the
+    /// upstream lost or moved its mappings, or a public address they were told gives way to another (RFC 6886 §3.6:
+    /// clients then ask again for their mappings).
+    /// </summary>
+    private bool ChangeUpstream(UpstreamStatus upstream, IPAddress? publicAddress, bool restart, DateTimeOffset now)
+    {
+        GatewayStatus current = _state.Current;
+        bool moved = !Equals(current.PublicAddress, publicAddress);
+        bool newEpoch = restart || (moved && current.PublicAddress is not null);
+        if (newEpoch)
+        {
+            _store.RecordEpoch(now, current.ExternalAddress);
+        }
+
+        _state.Update(current with { PublicAddress = publicAddress, Upstream = upstream, EpochStart = newEpoch ? now : current.EpochStart });
+        if (moved && publicAddress is not null)
+        {
+            Log.PublicAddress(_logger, publicAddress, upstream.Server);
+        }
+
+        return newEpoch || moved;
     }
 
     private void PublishStatus(IPAddress? external, DateTimeOffset epochStart, bool kernelInSync)

@@ -53,6 +53,7 @@ public sealed partial class MappingEngine : BackgroundService
     private volatile GatewayOptions _current;
     private readonly Events.EventLog? _events;
     private readonly Devices.DeviceDirectory? _devices;
+    private readonly Upstream.UpstreamService? _upstream;
 
     public MappingEngine(
         GatewayOptions options,
@@ -67,8 +68,11 @@ public sealed partial class MappingEngine : BackgroundService
         Admission? admission = null,
         Events.EventLog? events = null,
         Devices.DeviceDirectory? devices = null,
-        Devices.OpenNatController? openNat = null)
+        Devices.OpenNatController? openNat = null,
+        Upstream.UpstreamService? upstream = null)
     {
+        _upstream = upstream;
+        upstream?.Attach(this);
         // The Open NAT devices go into the kernel with the first build of the table.
         openNat?.Apply();
         _events = events;
@@ -118,6 +122,10 @@ public sealed partial class MappingEngine : BackgroundService
 
     public Task<bool> SetExternalAddressAsync(IPAddress? address) =>
         Post(new EngineWork { Kind = EngineWorkKind.ExternalAddress, Address = address, Done = NewDone() });
+
+    /// <summary>Publishes what the upstream search found; <paramref name="restart"/> starts a new epoch (the upstream lost its mappings).</summary>
+    public Task<bool> SetUpstreamAsync(UpstreamStatus upstream, IPAddress? publicAddress, bool restart) =>
+        Post(new EngineWork { Kind = EngineWorkKind.Upstream, Upstream = upstream, Address = publicAddress, Restart = restart, Done = NewDone() });
 
     /// <summary>Applies reloaded policy and limits between two batches; no lease is dropped.</summary>
     public Task<bool> ReconfigureAsync(GatewayOptions options) => Post(new EngineWork { Kind = EngineWorkKind.Reconfigure, Options = options, Done = NewDone() });

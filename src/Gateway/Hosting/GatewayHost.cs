@@ -91,11 +91,15 @@ public static class GatewayHost
             services.AddHostedService(sp => sp.GetRequiredService<FlowReaper>());
         }
 
+        // Double NAT: leases carried through to the upstream gateway's PCP or NAT-PMP server.
+        services.AddSingleton<Upstream.UpstreamService>();
+
         // Start order matters: the engine restores leases and programs the kernel before anything listens.
         services.AddSingleton<MappingEngine>();
         services.AddHostedService(sp => sp.GetRequiredService<MappingEngine>());
         services.AddHostedService<KernelReconciler>();
         services.AddHostedService<WanMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<Upstream.UpstreamService>());
         if (settings.NatPmpEnabled || settings.PcpEnabled)
         {
             services.AddHostedService<PortControlService>();

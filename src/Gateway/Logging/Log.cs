@@ -8,7 +8,7 @@ namespace PortMapper.Gateway.Logging;
 
 /// <summary>
 /// Every message the daemon logs, with stable event ids: 1xxx lease table, store and kernel; 2xxx NAT-PMP;
-/// 3xxx network; 4xxx UPnP (SSDP, control, eventing); 5xxx admin endpoint; 6xxx protocol helpers. Anything a remote host can trigger at will is Debug, so it cannot flood the log.
+/// 3xxx network; 4xxx UPnP (SSDP, control, eventing); 5xxx admin endpoint; 6xxx protocol helpers; 7xxx the upstream gateway (double NAT). Anything a remote host can trigger at will is Debug, so it cannot flood the log.
 /// </summary>
 internal static partial class Log
 {
@@ -235,4 +235,34 @@ internal static partial class Log
 
     [LoggerMessage(2020, LogLevel.Debug, "Port control: answer to {Destination} dropped ({Error}): the send buffer is full of answers to hosts that do not resolve")]
     public static partial void PortControlReplyDropped(ILogger logger, IPEndPoint destination, System.Net.Sockets.SocketError error);
+
+    [LoggerMessage(7000, LogLevel.Information, "Upstream: {Protocol} server at {Server}, public address {PublicAddress}: mappings are carried through to it")]
+    public static partial void UpstreamFound(ILogger logger, string protocol, IPAddress server, IPAddress? publicAddress);
+
+    [LoggerMessage(7001, LogLevel.Information, "Upstream: {Reason}; mappings stay local (looking again in {Seconds} s)")]
+    public static partial void UpstreamNotFound(ILogger logger, string reason, int seconds);
+
+    [LoggerMessage(7002, LogLevel.Debug, "Upstream: lease {LeaseId} ({Protocol} {Port}) refused: {Detail}")]
+    public static partial void UpstreamRefused(ILogger logger, long leaseId, MappingProtocol protocol, ushort port, string detail);
+
+    [LoggerMessage(7003, LogLevel.Debug, "Upstream: lease {LeaseId} ({Protocol} {Port}) kept local only: {Detail}")]
+    public static partial void UpstreamLocalOnly(ILogger logger, long leaseId, MappingProtocol protocol, ushort port, string detail);
+
+    [LoggerMessage(7004, LogLevel.Debug, "Upstream: mapping of lease {LeaseId} ({Protocol} {Port}) deleted: {Detail}")]
+    public static partial void UpstreamDeleted(ILogger logger, long leaseId, MappingProtocol protocol, ushort port, string detail);
+
+    [LoggerMessage(7005, LogLevel.Warning, "Upstream: the {Protocol} server did not answer {Count} checks in a row; looking for it again")]
+    public static partial void UpstreamSilent(ILogger logger, string protocol, int count);
+
+    [LoggerMessage(7006, LogLevel.Warning, "Upstream: the {Protocol} server lost or moved its mappings ({Reason}); asking again for {Count}")]
+    public static partial void UpstreamRestarted(ILogger logger, string protocol, string reason, int count);
+
+    [LoggerMessage(7007, LogLevel.Debug, "Upstream: {Protocol} announcement, epoch {Epoch} s")]
+    public static partial void UpstreamAnnounced(ILogger logger, string protocol, uint epoch);
+
+    [LoggerMessage(7009, LogLevel.Information, "Upstream: the Internet sees this gateway as {PublicAddress} (through {Server}); clients are told that address")]
+    public static partial void PublicAddress(ILogger logger, IPAddress publicAddress, IPAddress? server);
+
+    [LoggerMessage(7008, LogLevel.Warning, "Upstream: cannot listen for announcements on {Interface} ({Error}); restarts are noticed by the minute's check")]
+    public static partial void UpstreamListenFailed(ILogger logger, string @interface, string error);
 }

@@ -50,7 +50,7 @@ public sealed partial class PortControlService
     /// </summary>
     private async Task AnnounceAsync(IReadOnlyList<LanSocket> sockets, GatewayStatus status, CancellationToken cancellationToken)
     {
-        if (status.ExternalAddress is null)
+        if (status.AdvertisedAddress is not { } advertised)
         {
             return;
         }
@@ -63,7 +63,7 @@ public sealed partial class PortControlService
             for (int round = 1; round <= AnnouncementCount; round++)
             {
                 uint epoch = GatewayState.EpochSeconds(status, _time.GetUtcNow());
-                NatPmpCodec.TryWriteExternalAddressResponse(NatPmpResultCode.Success, epoch, status.ExternalAddress, natPmp, out _);
+                NatPmpCodec.TryWriteExternalAddressResponse(NatPmpResultCode.Success, epoch, advertised, natPmp, out _);
                 PcpCodec.TryWriteResponse((byte)PcpOpcode.Announce, PcpResultCode.Success, 0, epoch, [], pcp, out _);
                 foreach (LanSocket socket in sockets)
                 {
@@ -84,7 +84,7 @@ public sealed partial class PortControlService
                     }
                 }
 
-                Log.Announced(_logger, status.ExternalAddress, round);
+                Log.Announced(_logger, advertised, round);
                 if (round < AnnouncementCount)
                 {
                     await Task.Delay(interval, _time, cancellationToken).ConfigureAwait(false);

@@ -35,6 +35,6 @@ public sealed class GatewayState
     public NatPmpContext NatPmpContext(DateTimeOffset now)
     {
         GatewayStatus status = _current;
-        return new NatPmpContext(status.ExternalAddress, EpochSeconds(status, now));
+        return new NatPmpContext(status.AdvertisedAddress, EpochSeconds(status, now));
     }
 }

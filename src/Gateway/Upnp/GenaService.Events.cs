@@ -17,7 +17,7 @@ public sealed partial class GenaService
     public Dictionary<string, string> Values(ServiceDefinition service)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        IPAddress? external = _state.Current.ExternalAddress;
+        IPAddress? external = _state.Current.AdvertisedAddress;
         string updateId = ((uint)(_engine.Version & uint.MaxValue)).ToString(CultureInfo.InvariantCulture);
         foreach (StateVariable variable in service.EventedVariables)
         {

@@ -99,7 +99,7 @@ public sealed partial class UpnpControl
 
         public DateTimeOffset Now => control._time.GetUtcNow();
 
-        public IPAddress? ExternalAddress => control._state.Current.ExternalAddress;
+        public IPAddress? ExternalAddress => control._state.Current.AdvertisedAddress;
 
         public uint ConnectionUptime => GatewayState.EpochSeconds(control._state.Current, Now);
 

@@ -22,4 +22,10 @@ public enum MappingStatus : byte
 
     /// <summary>The kernel refused the change this grant needed; nothing was kept of it.</summary>
     KernelRefused,
+
+    /// <summary>
+    /// The gateway upstream (double NAT) refused the matching mapping or did not answer in time, and a mapping the
+    /// Internet cannot reach is not granted; nothing was kept of it.
+    /// </summary>
+    UpstreamFailed,
 }

@@ -92,7 +92,7 @@ public static class NatPmpHandler
     {
         MappingStatus.Granted or MappingStatus.Deleted => NatPmpResultCode.Success,
         MappingStatus.NotAuthorized => NatPmpResultCode.NotAuthorized,
-        MappingStatus.NoExternalAddress or MappingStatus.KernelRefused => NatPmpResultCode.NetworkFailure,
+        MappingStatus.NoExternalAddress or MappingStatus.KernelRefused or MappingStatus.UpstreamFailed => NatPmpResultCode.NetworkFailure,
         MappingStatus.QuotaExceeded or MappingStatus.NoResources or MappingStatus.CannotProvideExternal or MappingStatus.ConflictWithOtherMechanism
             => NatPmpResultCode.OutOfResources,
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "unknown mapping status"),

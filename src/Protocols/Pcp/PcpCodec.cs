@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 
 namespace PortMapper.Protocols.Pcp;
 
@@ -13,6 +14,9 @@ public static class PcpCodec
     public const int PeerDataLength = 56;
     public const int MaxMessageLength = 1100;
     public const int NonceLength = 12;
+
+    /// <summary>RFC 7220 §3: the suggested longest description a server keeps; the rest is cut off.</summary>
+    public const int MaxDescriptionLength = Upnp.UpnpArguments.MaxDescriptionLength;
     public const byte ResponseBit = 0x80;
 
     /// <summary>§7.2: lifetimes of error responses, telling clients when to try again.</summary>
@@ -100,24 +104,27 @@ public static class PcpCodec
             }
         }
 
-        PcpResultCode optionError = ReadOptions(ref reader, (PcpOpcode)opcode, out IPAddress? thirdParty, out bool preferFailure, out List<PcpFilter> filters, out bool sawFilter);
+        PcpResultCode optionError = ReadOptions(ref reader, (PcpOpcode)opcode, out IPAddress? thirdParty, out bool preferFailure, out List<PcpFilter> filters, out bool sawFilter, out string? description);
         if (optionError != PcpResultCode.Success)
         {
             return Fail(optionError, opcode);
         }
 
         var request = new PcpRequest((PcpOpcode)opcode, lifetime, client, nonce, protocol, internalPort, suggestedPort, suggestedAddress,
-            remotePort, remoteAddress, thirdParty, preferFailure, filters, sawFilter);
+            remotePort, remoteAddress, thirdParty, preferFailure, filters, sawFilter, description);
         return new(request, PcpResultCode.Success, Drop: false, opcode);
     }
 
     /// <summary>
     /// Options (§7.3): Option Code (8) | Reserved (8) | Option Length (16) | data, padded to 32 bits.
-    /// Unknown codes below 128 are UNSUPP_OPTION; 128 and above are skipped.
+    /// Unknown codes below 128 are UNSUPP_OPTION; 128 and above are skipped, except DESCRIPTION (RFC 7220) on MAP
+    /// and PEER: its UTF-8 text, cleaned and cut to <see cref="MaxDescriptionLength"/> characters (the first one counts).
     /// </summary>
     private static PcpResultCode ReadOptions(
-        ref PcpReader reader, PcpOpcode opcode, out IPAddress? thirdParty, out bool preferFailure, out List<PcpFilter> filters, out bool sawFilter)
+        ref PcpReader reader, PcpOpcode opcode, out IPAddress? thirdParty, out bool preferFailure, out List<PcpFilter> filters, out bool sawFilter,
+        out string? description)
     {
+        description = null;
         thirdParty = null;
         preferFailure = false;
         filters = [];
@@ -179,6 +186,9 @@ public static class PcpCodec
                     }
 
                     filters.Add(new PcpFilter(network, port));
+                    break;
+                case PcpOptionCode.Description when opcode != PcpOpcode.Announce && description is null:
+                    description = ReadDescription(reader.ReadBytes(length));
                     break;
                 default:
                     if (code < 128)
@@ -275,6 +285,29 @@ public static class PcpCodec
         BinaryPrimitives.WriteUInt16BigEndian(destination, remotePort);
         ToWire(remoteAddress, destination.Slice(4, 16));
         return 20;
+    }
+
+    /// <summary>
+    /// DESCRIPTION text: decoded, cleaned like a UPnP description, and never longer in UTF-8 than it came (so the
+    /// answer that echoes it is no bigger than the request, whatever replaced an invalid sequence).
+    /// </summary>
+    private static string ReadDescription(ReadOnlySpan<byte> data)
+    {
+        string text = Upnp.UpnpArguments.SanitizeDescription(Encoding.UTF8.GetString(data[..Math.Min(data.Length, MaxDescriptionLength * 4)]));
+        while (Encoding.UTF8.GetByteCount(text) > data.Length)
+        {
+            text = text[..^(text.Length > 1 && char.IsLowSurrogate(text[^1]) ? 2 : 1)];
+        }
+
+        return text;
+    }
+
+    /// <summary>The DESCRIPTION option (RFC 7220 §2): the text in UTF-8, padded.</summary>
+    public static int WriteDescription(Span<byte> destination, string description)
+    {
+        Span<byte> text = stackalloc byte[MaxDescriptionLength * 4];
+        int length = Encoding.UTF8.GetBytes(description, text);
+        return WriteOption(destination, PcpOptionCode.Description, text[..length]);
     }
 
     /// <summary>One option with its 4-octet header; <paramref name="data"/> is padded to a multiple of 4.</summary>

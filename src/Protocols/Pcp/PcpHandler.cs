@@ -67,7 +67,7 @@ public static class PcpHandler
             request.InternalPort,
             request.SuggestedExternalPort,
             request.RequestedLifetime,
-            string.Empty,
+            request.Description ?? string.Empty,
             request.Nonce,
             request.PreferFailure,
             request.HasFilterOption ? [.. request.Filters.Select(f => new MappingFilter(f.RemoteNetwork, f.RemotePort))] : null,
@@ -91,7 +91,7 @@ public static class PcpHandler
         MappingStatus.NotAuthorized => PcpResultCode.NotAuthorized,
         MappingStatus.QuotaExceeded => PcpResultCode.UserExceededQuota,
         MappingStatus.NoResources or MappingStatus.KernelRefused => PcpResultCode.NoResources,
-        MappingStatus.NoExternalAddress => PcpResultCode.NetworkFailure,
+        MappingStatus.NoExternalAddress or MappingStatus.UpstreamFailed => PcpResultCode.NetworkFailure,
         MappingStatus.CannotProvideExternal or MappingStatus.ConflictWithOtherMechanism => PcpResultCode.CannotProvideExternal,
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "unknown mapping status"),
     };
@@ -197,6 +197,12 @@ public static class PcpHandler
         foreach (PcpFilter filter in request.Filters)
         {
             n += PcpCodec.WriteFilter(body[n..], filter);
+        }
+
+        if (success && request.Description is { Length: > 0 } description)
+        {
+            // RFC 7220 §3: the response carries what the server stored.
+            n += PcpCodec.WriteDescription(body[n..], description);
         }
 
         uint responseLifetime = success ? lifetime : PcpCodec.ErrorLifetime(result);

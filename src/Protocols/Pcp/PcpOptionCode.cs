@@ -11,4 +11,7 @@ public enum PcpOptionCode : byte
 
     /// <summary>§13.3: only this remote prefix and port may use the mapping (MAP only, 20 octets, may repeat).</summary>
     Filter = 3,
+
+    /// <summary>RFC 7220: a text describing the mapping, stored with it and returned in the response (optional: code 128+).</summary>
+    Description = 128,
 }

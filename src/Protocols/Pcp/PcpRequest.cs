@@ -21,7 +21,8 @@ public sealed record PcpRequest(
     IPAddress? ThirdParty,
     bool PreferFailure,
     IReadOnlyList<PcpFilter> Filters,
-    bool HasFilterOption = false)
+    bool HasFilterOption = false,
+    string? Description = null)
 {
     /// <summary>The address the mapping is for: the THIRD_PARTY address, or the client itself.</summary>
     public IPAddress InternalAddress => ThirdParty ?? ClientAddress;

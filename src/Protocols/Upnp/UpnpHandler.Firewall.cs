@@ -115,7 +115,7 @@ public static partial class UpnpHandler
                 return outcome.Status switch
                 {
                     MappingStatus.QuotaExceeded or MappingStatus.NoResources => Fail(UpnpErrorCode.PinholeSpaceExhausted, "PinholeSpaceExhausted"),
-                    MappingStatus.KernelRefused => Fail(UpnpError.ActionFailed),
+                    MappingStatus.KernelRefused or MappingStatus.UpstreamFailed => Fail(UpnpError.ActionFailed),
                     _ => Fail(UpnpError.NotAuthorized),
                 };
             }
