@@ -39,6 +39,16 @@ public sealed class AdminClient : IDisposable
             Duration(l.SecondsLeft),
             l.Description,
         }));
+        if (leases.Any(l => l.Upstream is not null))
+        {
+            // Behind another NAT: where each lease stands at the upstream gateway.
+            rows[0] = [.. rows[0], "UPSTREAM"];
+            for (int i = 0; i < leases.Length; i++)
+            {
+                rows[i + 1] = [.. rows[i + 1], leases[i].Upstream ?? "-"];
+            }
+        }
+
         await output.WriteAsync(Table(rows)).ConfigureAwait(false);
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{leases.Length} lease(s)")).ConfigureAwait(false);
         return 0;
@@ -207,6 +217,9 @@ public sealed class AdminClient : IDisposable
             new[] { "interfaces", $"WAN {s.Wan}; LAN {string.Join(", ", s.Lan)}" },
             new[] { "firewall", $"{s.FirewallMode}; kernel {(s.KernelInSync ? "in sync" : "NOT in sync")}" + (s.LastReconcile is { } at ? $" (rebuilt {at.ToString("u", CultureInfo.InvariantCulture)})" : string.Empty) },
             new[] { "leases", $"{s.LeaseTotal} (" + string.Join(", ", s.Leases.Select(p => $"{p.Key} {p.Value}")) + ")" },
+            new[] { "upstream", s.Upstream is not { } up ? "-"
+                : up.Protocol is "pcp" or "natpmp" ? $"{up.Protocol} at {up.Server}, public address {up.PublicAddress ?? "unknown"}" + (up.EpochSeconds is { } e ? $" (epoch {e} s)" : string.Empty)
+                : $"{up.Protocol}: {up.Reason}" },
             new[] { "rtsp helper", s.Rtsp is not { } rtsp ? "-" : rtsp.Helper == "observer" ? $"the daemon's own: {rtsp.Connections} connection(s), {rtsp.MediaPorts} media port(s) open" : rtsp.Helper },
         };
         await output.WriteAsync(Table(rows)).ConfigureAwait(false);

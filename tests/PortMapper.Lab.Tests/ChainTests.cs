@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.Sockets;
+using PortMapper.Conformance.PcpClient;
+using PortMapper.Lab.Tests.Infrastructure;
+
+namespace PortMapper.Lab.Tests;
+
+/// <summary>
+/// Double NAT: the gateway under test (WAN 100.64.0.2) behind an ISP gateway. Each LAN client's mapping is
+/// carried through, the answer names what the Internet sees, and the Internet host reaches the LAN service
+/// through both NATs. Run against a second PortMapper and against Debian's miniupnpd as the ISP's gateway.
+/// </summary>
+public abstract class ChainTestsBase<TLab>(TLab lab)
+    where TLab : ChainLab
+{
+    protected TLab Lab { get; } = lab;
+
+    [Fact]
+    public async Task Natpmpc_AnswerNamesTheIspAddress_InternetReachesTheLanHost_DeleteClosesBothLevels()
+    {
+        using TcpListener service = GatewayLab.ServeTcp(Lab.Lan1, 8080, "chain-natpmp");
+        Assert.Null(await GatewayLab.TryTcpAsync(Lab.Inet, Lab.Public, 8080, TimeSpan.FromMilliseconds(500)));
+
+        ProcessResult map = await Lab.NatPmpcAsync("-a", "8080", "8080", "tcp", "600");
+        Assert.Contains($"Public IP address : {Lab.Public}", map.Output, StringComparison.Ordinal);
+        Assert.Contains("Mapped public port 8080 protocol TCP to local port 8080", map.Output, StringComparison.Ordinal);
+        Assert.Contains("8080", await Lab.IspMappingsAsync(), StringComparison.Ordinal);
+        Assert.Equal("chain-natpmp", await GatewayLab.TryTcpAsync(Lab.Inet, Lab.Public, 8080));
+
+        ProcessResult delete = await Lab.NatPmpcAsync("-a", "8080", "8080", "tcp", "0");
+        Assert.Equal(0, delete.ExitCode);
+        string isp = await Lab.WaitForIspAsync(m => !m.Contains("8080", StringComparison.Ordinal), TimeSpan.FromSeconds(5));
+        Assert.DoesNotContain("8080", isp, StringComparison.Ordinal);
+        Assert.Null(await GatewayLab.TryTcpAsync(Lab.Inet, Lab.Public, 8080, TimeSpan.FromMilliseconds(500)));
+    }
+
+    [Fact]
+    public async Task Upnpc_ExternalAddressIsTheIsps_InternetReachesTheLanHost()
+    {
+        using TcpListener service = GatewayLab.ServeTcp(Lab.Lan1, 8081, "chain-upnp");
+        ProcessResult add = await Shell.InNamespaceAsync(Lab.Lan1, "upnpc", "-u", "http://192.168.77.1:5000/rootDesc.xml",
+            "-a", "192.168.77.10", "8081", "8081", "TCP", "600");
+        Assert.Contains($"external {Lab.Public}:8081 TCP is redirected to internal 192.168.77.10:8081", add.Output, StringComparison.Ordinal);
+        Assert.Equal("chain-upnp", await GatewayLab.TryTcpAsync(Lab.Inet, Lab.Public, 8081));
+
+        ProcessResult remove = await Shell.InNamespaceAsync(Lab.Lan1, "upnpc", "-u", "http://192.168.77.1:5000/rootDesc.xml", "-d", "8081", "TCP");
+        Assert.Equal(0, remove.ExitCode);
+        string isp = await Lab.WaitForIspAsync(m => !m.Contains("8081", StringComparison.Ordinal), TimeSpan.FromSeconds(5));
+        Assert.DoesNotContain("8081", isp, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pcp_AssignedAddressIsTheIsps_UdpReachesTheLanHost()
+    {
+        byte[] nonce = PcpMessage.NewNonce();
+        PcpAnswer? answer = await GatewayLab.PcpAsync(Lab.Lan1, GatewayLab.Lan1Address, GatewayLab.GatewayLan,
+            PcpMessage.Map(GatewayLab.Lan1Address, PcpMessage.Udp, 9000, 9000, 600, nonce), TimeSpan.FromSeconds(6));
+        Assert.NotNull(answer);
+        Assert.Equal(0, answer.Result);
+        Assert.Equal(Lab.Public, answer.ExternalAddress);
+        Assert.True(answer.Lifetime is > 0 and <= 600, $"lifetime {answer.Lifetime}");
+
+        using Socket lanSide = GatewayLab.Udp(Lab.Lan1, 9000);
+        using Socket internet = GatewayLab.Udp(Lab.Inet);
+        await internet.SendToAsync("through two NATs"u8.ToArray(), SocketFlags.None, new IPEndPoint(Lab.Public, answer.ExternalPort));
+        var got = await GatewayLab.ReceiveAsync(lanSide, TimeSpan.FromSeconds(2));
+        Assert.NotNull(got);
+    }
+
+    [Fact]
+    public async Task UpstreamRestartWithoutItsState_EveryMappingIsAskedForAgain()
+    {
+        ProcessResult map = await Lab.NatPmpcAsync("-a", "8082", "8082", "udp", "600");
+        Assert.Contains("Mapped public port 8082", map.Output, StringComparison.Ordinal);
+        Assert.Contains("8082", await Lab.IspMappingsAsync(), StringComparison.Ordinal);
+
+        await Lab.WaitForIspEpochAsync(4);
+        await Lab.StopIspAsync();
+        await Lab.StartIspAsync(wipe: true);
+
+        // The restarted ISP's announcement (or, failing that, the minute's check) tells the gateway its epoch went back.
+        await Lab.Gateway!.WaitForLogAsync("lost or moved its mappings", TimeSpan.FromSeconds(75));
+        string isp = await Lab.WaitForIspAsync(m => m.Contains("8082", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.Contains("8082", isp, StringComparison.Ordinal);
+    }
+}
+
+public sealed class ChainTests(ChainLab lab) : ChainTestsBase<ChainLab>(lab), IClassFixture<ChainLab>
+{
+    [Fact]
+    public async Task UpstreamDown_RequestGetsNetworkFailure_AndNothingIsKept()
+    {
+        await Lab.StopIspAsync();
+        try
+        {
+            ProcessResult map = await Lab.NatPmpcAsync("-a", "8083", "8083", "tcp", "600");
+            Assert.DoesNotContain("Mapped public port 8083", map.Output, StringComparison.Ordinal);
+            Assert.Contains("-52", map.Output, StringComparison.Ordinal); // NATPMP_ERR_NETWORKFAILURE
+            ProcessResult leases = await Shell.InNamespaceAsync(Lab.Gw, Repository.DaemonPath, "leases", "--state-dir", Lab.Gateway!.StateDirectory);
+            Assert.DoesNotContain("8083", leases.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await Lab.StartIspAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Status_NamesTheUpstreamAndItsPublicAddress_LeasesShowWhereTheyStand()
+    {
+        ProcessResult status = await Shell.InNamespaceAsync(Lab.Gw, Repository.DaemonPath, "status", "--state-dir", Lab.Gateway!.StateDirectory);
+        Assert.Contains($"pcp at {ChainLab.IspGateway}, public address {Lab.Public}", status.Output, StringComparison.Ordinal);
+
+        // RFC 7220: the LAN client's DESCRIPTION goes upstream with the mapping.
+        PcpAnswer? answer = await GatewayLab.PcpAsync(Lab.Lan1, GatewayLab.Lan1Address, GatewayLab.GatewayLan,
+            PcpMessage.Map(GatewayLab.Lan1Address, PcpMessage.Tcp, 9100, 9100, 600, PcpMessage.NewNonce(), PcpMessage.Option(128, "camera feed"u8.ToArray())),
+            TimeSpan.FromSeconds(6));
+        Assert.Equal((byte?)0, answer?.Result);
+        ProcessResult leases = await Shell.InNamespaceAsync(Lab.Gw, Repository.DaemonPath, "leases", "--state-dir", Lab.Gateway.StateDirectory);
+        Assert.Contains($"mapped {Lab.Public}:9100", leases.Output, StringComparison.Ordinal);
+        Assert.Matches(@"9100\s+100\.64\.0\.2:9100.*camera feed", await Lab.IspMappingsAsync());
+    }
+}
+
+public sealed class MiniupnpdChainTests(MiniupnpdChainLab lab) : ChainTestsBase<MiniupnpdChainLab>(lab), IClassFixture<MiniupnpdChainLab>;
+
+/// <summary>With <c>upstream.mode: off</c> the gateway answers with its own WAN address, and nothing reaches the LAN host.</summary>
+public sealed class ChainOffTests(ChainOffLab lab) : IClassFixture<ChainOffLab>
+{
+    [Fact]
+    public async Task ModeOff_AnswerNamesTheWanAddress_NothingReachesTheLanHost()
+    {
+        using TcpListener service = GatewayLab.ServeTcp(lab.Lan1, 8084, "chain-off");
+        ProcessResult map = await lab.NatPmpcAsync("-a", "8084", "8084", "tcp", "600");
+        Assert.Contains($"Public IP address : {ChainLab.GatewayWan}", map.Output, StringComparison.Ordinal);
+        Assert.Contains("Mapped public port 8084", map.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("8084", await lab.IspMappingsAsync(), StringComparison.Ordinal);
+        Assert.Null(await GatewayLab.TryTcpAsync(lab.Inet, lab.Public, 8084, TimeSpan.FromSeconds(1)));
+        Assert.Contains("upstream.mode is off", (await Shell.InNamespaceAsync(lab.Gw, Repository.DaemonPath, "status", "--state-dir", lab.Gateway!.StateDirectory)).Output,
+            StringComparison.Ordinal);
+    }
+}
