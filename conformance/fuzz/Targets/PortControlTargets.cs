@@ -59,4 +59,44 @@ internal static class PortControlTargets
             InvariantException.Check((reply[1] & 0x80) != 0 && (reply[1] & 0x7F) == (input[1] & 0x7F), "PCP answer opcode");
         }
     }
+
+    private static readonly byte[] s_upstreamNonce = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+
+    /// <summary>
+    /// What a gateway behind another NAT reads from the WAN side: the upstream server's PCP and NAT-PMP answers and
+    /// announcements, each read as every request would (the fuzzer's own nonce too, so MAP data is reached).
+    /// </summary>
+    public static void Upstream(byte[] input)
+    {
+        if (PcpClientCodec.TryReadHeader(input, out _, out _, out _, out uint epoch))
+        {
+            InvariantException.Check(input.Length >= PcpCodec.HeaderLength && input.Length % 4 == 0, "PCP header read from a short or unaligned datagram");
+            _ = PortMapper.Gateway.Upstream.UpstreamService.EpochLost(epoch, DateTimeOffset.UnixEpoch, epoch ^ 0x5555u, DateTimeOffset.UnixEpoch.AddSeconds(epoch & 0xFFFF));
+        }
+
+        _ = PcpClientCodec.IsNatPmpOnly(input);
+        ReadOnlySpan<byte> ownNonce = input.Length >= PcpCodec.HeaderLength + PcpCodec.NonceLength ? input.AsSpan(PcpCodec.HeaderLength, PcpCodec.NonceLength) : s_upstreamNonce;
+        foreach (byte protocol in (ReadOnlySpan<byte>)[6, 17])
+        {
+            foreach (byte[] nonce in (ReadOnlySpan<byte[]>)[s_upstreamNonce, ownNonce.ToArray()])
+            {
+                if (PcpClientCodec.TryReadMapResponse(input, nonce, protocol, 40000, out PcpMapAnswer map))
+                {
+                    InvariantException.Check(map.ExternalAddress is not null, "PCP answer without an address");
+                    InvariantException.Check(input.Length >= PcpCodec.HeaderLength + PcpCodec.MapDataLength || map.Result != PcpResultCode.Success,
+                        "a short PCP answer read as a success");
+                }
+            }
+
+            if (NatPmpClientCodec.TryReadMapResponse(input, protocol == 6, out NatPmpMapAnswer natPmp))
+            {
+                InvariantException.Check(input.Length >= NatPmpCodec.MapResponseLength || natPmp.Result != NatPmpResultCode.Success, "a short NAT-PMP answer read as a success");
+            }
+        }
+
+        if (NatPmpClientCodec.TryReadExternalAddressResponse(input, out NatPmpResultCode result, out _, out System.Net.IPAddress? address))
+        {
+            InvariantException.Check(result != NatPmpResultCode.Success || address is not null, "a NAT-PMP success without an address");
+        }
+    }
 }

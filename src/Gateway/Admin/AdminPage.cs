@@ -49,7 +49,7 @@ internal static class AdminPage
         <body>
         <header>
           <h1>PortMapper</h1>
-          <span>external address <b id="external">…</b> <span id="reserved"></span></span>
+          <span>external address <b id="external">…</b> <span id="reserved"></span> <span id="upstream"></span></span>
           <span>kernel <b id="kernel">…</b></span>
           <span>leases <b id="total">…</b> <span id="counts"></span></span>
           <span>up <b id="uptime">…</b></span>
@@ -119,6 +119,9 @@ internal static class AdminPage
           if (!status) return;
           document.getElementById("external").textContent = status.externalAddress ?? "none";
           document.getElementById("reserved").textContent = status.externalAddressIsReserved ? "(" + status.externalAddressKind + ")" : "";
+          const up = status.upstream;
+          document.getElementById("upstream").textContent = up && (up.protocol === "pcp" || up.protocol === "natpmp")
+            ? "behind " + up.protocol.toUpperCase() + " gateway " + up.server + ": the Internet sees " + (up.publicAddress ?? "an unknown address") : "";
           document.getElementById("kernel").textContent = status.kernelInSync ? "in sync" : "NOT in sync";
           document.getElementById("kernel").className = status.kernelInSync ? "" : "bad";
           document.getElementById("total").textContent = status.leaseTotal;
@@ -161,7 +164,7 @@ internal static class AdminPage
             const row = body.insertRow();
             row.dataset.leaseId = lease.id;
             cell(row, lease.protocol.toUpperCase());
-            cell(row, lease.pinhole ? "(pinhole)" : lease.externalPort, "num");
+            cell(row, lease.pinhole ? "(pinhole)" : lease.externalPort + (lease.upstream ? " (upstream: " + lease.upstream + ")" : ""), "num");
             cell(row, (lease.pinhole ? "[" + lease.internalAddress + "]" : lease.internalAddress) + ":" + lease.internalPort);
             cell(row, lease.description, "description");
             cell(row, lease.origin);
