@@ -124,6 +124,42 @@ public sealed class ChainTests(ChainLab lab) : ChainTestsBase<ChainLab>(lab), IC
 
 public sealed class MiniupnpdChainTests(MiniupnpdChainLab lab) : ChainTestsBase<MiniupnpdChainLab>(lab), IClassFixture<MiniupnpdChainLab>;
 
+/// <summary>Upstream UPnP IGD (miniupnpd without NAT-PMP and PCP): found after PCP and NAT-PMP are refused, mappings carried by SOAP.</summary>
+public sealed class UpnpChainTests(MiniupnpdUpnpChainLab lab) : IClassFixture<MiniupnpdUpnpChainLab>
+{
+    [Fact]
+    public async Task NatPmpAndUpnpClients_MapThroughAnUpstreamIgd_RestartNoticedByTheMinutesCheck()
+    {
+        ProcessResult status = await Shell.InNamespaceAsync(lab.Gw, Repository.DaemonPath, "status", "--state-dir", lab.Gateway!.StateDirectory);
+        Assert.Contains($"upnp at {ChainLab.IspGateway}, public address {lab.Public}", status.Output, StringComparison.Ordinal);
+
+        using TcpListener service = GatewayLab.ServeTcp(lab.Lan1, 8085, "chain-igd");
+        ProcessResult map = await lab.NatPmpcAsync("-a", "8085", "8085", "tcp", "600");
+        Assert.Contains($"Public IP address : {lab.Public}", map.Output, StringComparison.Ordinal);
+        Assert.Contains("Mapped public port 8085", map.Output, StringComparison.Ordinal);
+        Assert.Equal("chain-igd", await GatewayLab.TryTcpAsync(lab.Inet, lab.Public, 8085));
+
+        ProcessResult add = await Shell.InNamespaceAsync(lab.Lan1, "upnpc", "-u", "http://192.168.77.1:5000/rootDesc.xml",
+            "-a", "192.168.77.10", "8086", "8086", "UDP", "600");
+        Assert.Contains($"external {lab.Public}:8086 UDP is redirected", add.Output, StringComparison.Ordinal);
+        Assert.Contains("8086", await lab.IspMappingsAsync(), StringComparison.Ordinal);
+
+        // IGD has no epoch: the minute's check finds a mapping the restarted upstream no longer holds.
+        await lab.StopIspAsync();
+        await lab.StartIspAsync(wipe: true);
+        Assert.DoesNotContain("8085", await lab.IspMappingsAsync(), StringComparison.Ordinal);
+        await lab.Gateway.WaitForLogAsync("no longer holds the mapping", TimeSpan.FromSeconds(75));
+        string isp = await lab.WaitForIspAsync(m => m.Contains("8085", StringComparison.Ordinal) && m.Contains("8086", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.Contains("8085", isp, StringComparison.Ordinal);
+        Assert.Contains("8086", isp, StringComparison.Ordinal);
+
+        ProcessResult delete = await lab.NatPmpcAsync("-a", "8085", "8085", "tcp", "0");
+        Assert.Equal(0, delete.ExitCode);
+        isp = await lab.WaitForIspAsync(m => !m.Contains("8085", StringComparison.Ordinal), TimeSpan.FromSeconds(5));
+        Assert.DoesNotContain("8085", isp, StringComparison.Ordinal);
+    }
+}
+
 /// <summary>With <c>upstream.mode: off</c> the gateway answers with its own WAN address, and nothing reaches the LAN host.</summary>
 public sealed class ChainOffTests(ChainOffLab lab) : IClassFixture<ChainOffLab>
 {

@@ -120,7 +120,7 @@ internal static class AdminPage
           document.getElementById("external").textContent = status.externalAddress ?? "none";
           document.getElementById("reserved").textContent = status.externalAddressIsReserved ? "(" + status.externalAddressKind + ")" : "";
           const up = status.upstream;
-          document.getElementById("upstream").textContent = up && (up.protocol === "pcp" || up.protocol === "natpmp")
+          document.getElementById("upstream").textContent = up && (up.protocol === "pcp" || up.protocol === "natpmp" || up.protocol === "upnp")
             ? "behind " + up.protocol.toUpperCase() + " gateway " + up.server + ": the Internet sees " + (up.publicAddress ?? "an unknown address") : "";
           document.getElementById("kernel").textContent = status.kernelInSync ? "in sync" : "NOT in sync";
           document.getElementById("kernel").className = status.kernelInSync ? "" : "bad";

@@ -43,7 +43,7 @@ public sealed record StatusView(
     UpstreamView? Upstream = null);
 
 /// <summary>
-/// The upstream gateway (double NAT): "pcp" or "natpmp" while mappings are carried to it, else "none" or "off";
+/// The upstream gateway (double NAT): "pcp", "natpmp" or "upnp" while mappings are carried to it, else "none" or "off";
 /// its public address, which LAN clients are told, and its epoch.
 /// </summary>
 public sealed record UpstreamView(string Protocol, string? Server, string? PublicAddress, long? EpochSeconds, string Reason);

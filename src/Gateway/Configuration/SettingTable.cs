@@ -91,9 +91,10 @@ public static class SettingTable
             "auto" => s with { UpstreamMode = Upstream.UpstreamMode.Auto },
             "pcp" => s with { UpstreamMode = Upstream.UpstreamMode.Pcp },
             "natpmp" => s with { UpstreamMode = Upstream.UpstreamMode.NatPmp },
+            "upnp" => s with { UpstreamMode = Upstream.UpstreamMode.Upnp },
             "off" => s with { UpstreamMode = Upstream.UpstreamMode.Off },
             null => s,
-            var other => Fail(s, e, $"{p}: '{other}' is not 'auto', 'pcp', 'natpmp' or 'off'"),
+            var other => Fail(s, e, $"{p}: '{other}' is not 'auto', 'pcp', 'natpmp', 'upnp' or 'off'"),
         }),
         new("upstream.server", Restart, s => s.UpstreamServer?.ToString(), (v, p, s, e) => v.ValueKind == JsonValueKind.Null ? s with { UpstreamServer = null }
             : String(v, p, e) is { } x ? System.Net.IPAddress.TryParse(x, out System.Net.IPAddress? a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork

@@ -25,7 +25,7 @@ public sealed record GatewayStatus(
 }
 
 /// <summary>
-/// The upstream port-mapping server, as the gateway found it: <see cref="Protocol"/> is "pcp" or "natpmp" while
+/// The upstream port-mapping server, as the gateway found it: <see cref="Protocol"/> is "pcp", "natpmp" or "upnp" while
 /// mappings are carried to <see cref="Server"/>, "none" when nothing answered or none is needed, "off" when
 /// configured off. <see cref="Reason"/> says why in words.
 /// </summary>
@@ -33,5 +33,5 @@ public sealed record UpstreamStatus(string Protocol, IPAddress? Server, uint? Ep
 {
     public static readonly UpstreamStatus None = new("none", null, null, "not looked for yet");
 
-    public bool Active => Protocol is "pcp" or "natpmp";
+    public bool Active => Protocol is "pcp" or "natpmp" or "upnp";
 }

@@ -27,6 +27,9 @@ internal abstract class UpstreamClient(UpstreamTransport transport, IPAddress wa
 
     public abstract string Name { get; }
 
+    /// <summary>Whether answers carry the server's epoch (PCP, NAT-PMP; not UPnP IGD).</summary>
+    public virtual bool HasEpoch => true;
+
     /// <summary>Asks for (or renews, or with lifetime 0 deletes) the mapping of the WAN address's <paramref name="port"/>.</summary>
     public abstract Task<UpstreamReply> MapAsync(UpstreamMappingKey key, uint lifetime, string description, TimeSpan deadline, CancellationToken cancellationToken);
 

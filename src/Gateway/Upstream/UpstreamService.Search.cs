@@ -18,7 +18,8 @@ public sealed partial class UpstreamService
 
     /// <summary>
     /// Looks for the upstream server from the current WAN address: in <c>auto</c> only when that address is not
-    /// global; PCP first (a lifetime-0 MAP of the discard port), then NAT-PMP (the external address request). What
+    /// global; PCP first (a lifetime-0 MAP of the discard port), then NAT-PMP (the external address request), then
+    /// UPnP IGD (one SSDP search on the WAN, then GetExternalIPAddress). What
     /// it finds, or why nothing, goes into the status; a search that found nothing is tried again later.
     /// </summary>
     private async Task SearchAsync(CancellationToken cancellationToken)
@@ -91,6 +92,24 @@ public sealed partial class UpstreamService
             }
         }
 
+        if (client is null && settings.UpstreamMode is UpstreamMode.Auto or UpstreamMode.Upnp)
+        {
+            // UPnP IGD last: the one SSDP search this gateway ever sends on the WAN, answered only from the server.
+            (UpnpUpstreamClient? upnp, string detail) = await UpnpUpstreamClient.DiscoverAsync(
+                transport, _options.WanInterface, wan!, server, s_probeDeadline, cancellationToken).ConfigureAwait(false);
+            UpstreamReply answer = upnp is null ? UpstreamReply.NoAnswer(detail) : await upnp.ProbeAsync(s_probeDeadline, cancellationToken).ConfigureAwait(false);
+            if (upnp is not null && answer.Success)
+            {
+                client = upnp;
+                found = answer;
+            }
+            else
+            {
+                upnp?.Dispose();
+                tried.Add("UPnP: " + answer.Detail);
+            }
+        }
+
         if (client is null)
         {
             transport.Dispose();
@@ -106,13 +125,13 @@ public sealed partial class UpstreamService
             _transport = transport;
             _client = client;
             _generation++;
-            _lastEpoch = (found.EpochSeconds, now);
+            _lastEpoch = client.HasEpoch ? (found.EpochSeconds, now) : null;
         }
 
-        _listener = AnnouncementListener.TryStart(_options.WanInterface, wan!, server, OnAnnouncement, _logger);
+        _listener = client.HasEpoch ? AnnouncementListener.TryStart(_options.WanInterface, wan!, server, OnAnnouncement, _logger) : null;
         _nextCheck = now + s_check;
         Log.UpstreamFound(_logger, client.Name, server, found.PublicAddress);
-        await PublishAsync(new UpstreamStatus(client.Name, server, found.EpochSeconds, "mappings carried to " + server), found.PublicAddress, restart: false)
+        await PublishAsync(new UpstreamStatus(client.Name, server, client.HasEpoch ? found.EpochSeconds : null, "mappings carried to " + server), found.PublicAddress, restart: false)
             .ConfigureAwait(false);
 
         // Leases the table holds already (restored at start, or from before a WAN change) are carried too.
@@ -136,7 +155,7 @@ public sealed partial class UpstreamService
         TimeSpan wait = s_searchBackoff[Math.Min(_searchFailures, s_searchBackoff.Length - 1)];
         _searchFailures++;
         _nextSearch = _time.GetUtcNow() + wait;
-        string reason = server is null ? detail : $"no PCP or NAT-PMP server answered at {server} ({detail})";
+        string reason = server is null ? detail : $"no port-mapping server answered at {server} ({detail})";
         Log.UpstreamNotFound(_logger, reason, (int)wait.TotalSeconds);
         return PublishAsync(new UpstreamStatus("none", server, null, reason), null, restart: false);
     }
@@ -164,11 +183,38 @@ public sealed partial class UpstreamService
         }
 
         _checkFailures = 0;
-        NoteEpoch(answer.EpochSeconds, _time.GetUtcNow());
+        if (client.HasEpoch)
+        {
+            NoteEpoch(answer.EpochSeconds, _time.GetUtcNow());
+        }
+        else if (client is UpnpUpstreamClient upnp && AnyMapped() is { } key
+            && await upnp.HoldsAsync(key, s_probeDeadline, cancellationToken).ConfigureAwait(false) == false)
+        {
+            // IGD has no epoch: a mapping it no longer holds says it restarted.
+            Restarted($"it no longer holds the mapping of {key.Protocol} {key.Port}", null);
+            return;
+        }
+
         if (answer.PublicAddress is { } address && !address.Equals(_state.Current.PublicAddress))
         {
             Restarted($"its public address is now {address}", address);
         }
+    }
+
+    private UpstreamMappingKey? AnyMapped()
+    {
+        lock (_lock)
+        {
+            foreach (UpstreamEntry entry in _entries.Values)
+            {
+                if (entry.Mapped && entry.Generation == _generation)
+                {
+                    return entry.Key;
+                }
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -243,6 +289,11 @@ public sealed partial class UpstreamService
     /// <summary>An announcement from the upstream server on the WAN (224.0.0.1:5350 or unicast): PCP ANNOUNCE or NAT-PMP's address.</summary>
     private void OnAnnouncement(ReadOnlySpan<byte> datagram)
     {
+        if (_client is not { HasEpoch: true })
+        {
+            return;
+        }
+
         DateTimeOffset now = _time.GetUtcNow();
         if (PcpClientCodec.TryReadHeader(datagram, out PcpOpcode opcode, out PcpResultCode result, out _, out uint epoch))
         {
@@ -273,6 +324,7 @@ public sealed partial class UpstreamService
         _listener = null;
         lock (_lock)
         {
+            (_client as UpnpUpstreamClient)?.Dispose();
             _client = null;
             _transport?.Dispose();
             _transport = null;

@@ -280,7 +280,7 @@ public sealed partial class UpstreamService : BackgroundService
 
     private void Apply(UpstreamEntry entry, UpstreamReply answer, int generation, DateTimeOffset now)
     {
-        if (answer.Answered)
+        if (answer.Answered && _client is { HasEpoch: true })
         {
             NoteEpoch(answer.EpochSeconds, now);
         }

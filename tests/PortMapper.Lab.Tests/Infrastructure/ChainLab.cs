@@ -50,6 +50,9 @@ public class ChainLab : IAsyncLifetime
 
     protected virtual bool IspIsMiniupnpd => false;
 
+    /// <summary>Whether the ISP's miniupnpd serves NAT-PMP and PCP (else UPnP IGD only).</summary>
+    protected virtual bool IspNatPmp => true;
+
     internal Daemon? Gateway { get; private set; }
 
     internal Daemon? IspDaemon { get; private set; }
@@ -187,7 +190,7 @@ public class ChainLab : IAsyncLifetime
             ext_ip={Public}
             listening_ip=isp0
             http_port=5000
-            enable_natpmp=yes
+            enable_natpmp={(IspNatPmp ? "yes" : "no")}
             enable_upnp=yes
             secure_mode=yes
             system_uptime=no
@@ -214,7 +217,7 @@ public class ChainLab : IAsyncLifetime
         _miniupnpd.BeginOutputReadLine();
         _miniupnpd.BeginErrorReadLine();
         var clock = Stopwatch.StartNew();
-        while (!MiniupnpdLog.Contains("Listening for NAT-PMP/PCP traffic", StringComparison.Ordinal))
+        while (!MiniupnpdLog.Contains(IspNatPmp ? "Listening for NAT-PMP/PCP traffic" : "HTTP listening on port", StringComparison.Ordinal))
         {
             if (clock.Elapsed > TimeSpan.FromSeconds(10) || _miniupnpd.HasExited)
             {
@@ -266,6 +269,16 @@ public sealed class MiniupnpdChainLab : ChainLab
     public override IPAddress Public => IPAddress.Parse("11.1.1.1");
 
     protected override bool IspIsMiniupnpd => true;
+}
+
+/// <summary>The chain with miniupnpd serving UPnP IGD only: the gateway under test, in <c>auto</c>, falls through to it.</summary>
+public sealed class MiniupnpdUpnpChainLab : ChainLab
+{
+    public override IPAddress Public => IPAddress.Parse("11.1.1.1");
+
+    protected override bool IspIsMiniupnpd => true;
+
+    protected override bool IspNatPmp => false;
 }
 
 /// <summary>The chain with <c>upstream.mode: off</c> on the gateway under test.</summary>
