@@ -59,3 +59,60 @@ public class UpstreamTests
         Assert.StartsWith("upstream.timeout", errors[2], StringComparison.Ordinal);
     }
 }
+
+public class UpnpUpstreamClientTests
+{
+    private static readonly Uri s_location = new("http://100.64.0.1:5000/rootDesc.xml");
+
+    [Fact]
+    public void Description_WanIpConnectionFound_RelativeUrlResolved_Version2First()
+    {
+        string description = """
+            <?xml version="1.0"?>
+            <root xmlns="urn:schemas-upnp-org:device-1-0"><device><deviceList><device><deviceList><device><serviceList>
+              <service><serviceType>urn:schemas-upnp-org:service:WANIPConnection:1</serviceType><serviceId>a</serviceId><controlURL>/ctl/IPConn</controlURL></service>
+              <service><serviceType>urn:schemas-upnp-org:service:WANIPConnection:2</serviceType><controlURL>/ctl/IPConn2</controlURL></service>
+            </serviceList></device></deviceList></device></deviceList></device></root>
+            """;
+        var found = UpnpUpstreamClient.FindService(description, s_location);
+        Assert.Equal(("urn:schemas-upnp-org:service:WANIPConnection:2", new Uri("http://100.64.0.1:5000/ctl/IPConn2")), found);
+
+        string withBase = """
+            <root><URLBase>http://100.64.0.1:49000/</URLBase><device><serviceList><service>
+              <serviceType>urn:schemas-upnp-org:service:WANPPPConnection:1</serviceType><controlURL>upnp/control/ppp</controlURL>
+            </service></serviceList></device></root>
+            """;
+        Assert.Equal(new Uri("http://100.64.0.1:49000/upnp/control/ppp"), UpnpUpstreamClient.FindService(withBase, s_location)?.Control);
+        Assert.Null(UpnpUpstreamClient.FindService("<root><serviceType>urn:schemas-upnp-org:service:Layer3Forwarding:1</serviceType><controlURL>/x</controlURL></root>", s_location));
+    }
+
+    [Fact]
+    public void Description_WithADtd_IsRefused()
+    {
+        string entityBomb = """<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><root>&a;</root>""";
+        Assert.Throws<System.Xml.XmlException>(() => UpnpUpstreamClient.FindService(entityBomb, s_location));
+    }
+
+    [Fact]
+    public void SoapAnswers_ValuesAndFaults()
+    {
+        var ok = UpnpUpstreamClient.SoapAnswer.Read("""
+            <s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><u:GetExternalIPAddressResponse xmlns:u="urn:schemas-upnp-org:service:WANIPConnection:1"><NewExternalIPAddress>203.0.113.1</NewExternalIPAddress></u:GetExternalIPAddressResponse></s:Body></s:Envelope>
+            """, "GetExternalIPAddress", 200);
+        Assert.Equal((true, (int?)null, "203.0.113.1"), (ok.Answered, ok.Fault, ok.Get("NewExternalIPAddress")));
+
+        var entry = UpnpUpstreamClient.SoapAnswer.Read("""
+            <s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><u:GetSpecificPortMappingEntryResponse xmlns:u="x"><NewInternalPort>8080</NewInternalPort><NewInternalClient>100.64.0.2</NewInternalClient><NewEnabled>1</NewEnabled></u:GetSpecificPortMappingEntryResponse></s:Body></s:Envelope>
+            """, "GetSpecificPortMappingEntry", 200);
+        Assert.Equal(("8080", "100.64.0.2", "1"), (entry.Get("NewInternalPort"), entry.Get("NewInternalClient"), entry.Get("NewEnabled")));
+
+        var fault = UpnpUpstreamClient.SoapAnswer.Read("""
+            <s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>s:Client</faultcode><faultstring>UPnPError</faultstring><detail><UPnPError xmlns="urn:schemas-upnp-org:control-1-0"><errorCode>718</errorCode><errorDescription>ConflictInMappingEntry</errorDescription></UPnPError></detail></s:Fault></s:Body></s:Envelope>
+            """, "AddPortMapping", 500);
+        Assert.Equal(718, fault.Fault);
+
+        // Neither the action's response nor a fault: an HTTP error, never a success.
+        Assert.Equal(404, UpnpUpstreamClient.SoapAnswer.Read("<html/>", "AddPortMapping", 404).Fault);
+        Assert.NotNull(UpnpUpstreamClient.SoapAnswer.Read("<x/>", "AddPortMapping", 200).Fault);
+    }
+}

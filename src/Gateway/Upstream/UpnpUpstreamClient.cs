@@ -311,7 +311,7 @@ internal sealed class UpnpUpstreamClient : UpstreamClient, IDisposable
     }
 
     /// <summary>A SOAP answer: the action's out arguments, or the UPnP error code of a fault.</summary>
-    private sealed record SoapAnswer(bool Answered, int? Fault, Dictionary<string, string> Values, string Detail)
+    internal sealed record SoapAnswer(bool Answered, int? Fault, Dictionary<string, string> Values, string Detail)
     {
         public string? Get(string name) => Values.GetValueOrDefault(name);
 

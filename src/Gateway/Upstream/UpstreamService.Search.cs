@@ -15,6 +15,8 @@ namespace PortMapper.Gateway.Upstream;
 public sealed partial class UpstreamService
 {
     private volatile int _generation;
+    private DateTimeOffset _lastRestart = DateTimeOffset.MinValue;
+    private volatile string? _pendingRestart;
 
     /// <summary>
     /// Looks for the upstream server from the current WAN address: in <c>auto</c> only when that address is not
@@ -170,6 +172,11 @@ public sealed partial class UpstreamService
             return;
         }
 
+        if (_pendingRestart is { } pending)
+        {
+            Restarted(pending, null);
+        }
+
         UpstreamReply answer = await client.ProbeAsync(s_probeDeadline, cancellationToken).ConfigureAwait(false);
         if (!answer.Answered)
         {
@@ -259,11 +266,23 @@ public sealed partial class UpstreamService
     private void Restarted(string reason, IPAddress? newAddress)
     {
         UpstreamClient? client = _client;
+        DateTimeOffset at = _time.GetUtcNow();
         if (client is null)
         {
             return;
         }
 
+        if (at - _lastRestart < s_restartInterval)
+        {
+            // Too soon after the last: done once the interval has passed (by the check, brought forward).
+            _pendingRestart = reason;
+            _nextCheck = _lastRestart + s_restartInterval;
+            _wake.TrySetResult();
+            return;
+        }
+
+        _lastRestart = at;
+        _pendingRestart = null;
         int count;
         lock (_lock)
         {

@@ -26,6 +26,12 @@ public sealed partial class UpstreamService : BackgroundService
     /// <summary>The longest upstream lifetime asked for (and the one for permanent leases); renewed at half of it.</summary>
     internal const uint MaxUpstreamLifetime = 7200;
 
+    /// <summary>The shortest wait before a renewal, however short the upstream's lifetime (a hostile one cannot make it spin).</summary>
+    private const uint MinRenewalSeconds = 5;
+
+    /// <summary>Restarts of the upstream are acted on at most this often (announcements can be spoofed on the WAN link).</summary>
+    private static readonly TimeSpan s_restartInterval = TimeSpan.FromSeconds(30);
+
     private static readonly TimeSpan s_probeDeadline = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan s_renewDeadline = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan s_retryAfterFailure = TimeSpan.FromSeconds(30);
@@ -296,7 +302,7 @@ public sealed partial class UpstreamService : BackgroundService
                 entry.LocalOnly = false;
                 entry.ExternalPort = answer.ExternalPort;
                 entry.UpstreamExpires = now + TimeSpan.FromSeconds(answer.LifetimeSeconds);
-                entry.RenewAt = now + TimeSpan.FromSeconds(Math.Max(answer.LifetimeSeconds / 2, 1));
+                entry.RenewAt = now + TimeSpan.FromSeconds(Math.Max(answer.LifetimeSeconds / 2, MinRenewalSeconds));
             }
             else
             {
