@@ -109,6 +109,7 @@ chain() {
   ip link add wan0 netns "$isp" type veth peer eth0 netns "$inet"
   ip link add isp0 netns "$isp" type veth peer wan0 netns "$gw"
   nsx "$gw" ip link add br-lan type bridge
+  nsx "$gw" sysctl -qw net.ipv6.conf.br-lan.accept_dad=0
   nsx "$gw" ip link set br-lan up
   ip link add lan1 netns "$gw" type veth peer eth0 netns "$lan1"
   nsx "$gw" ip link set lan1 master br-lan up

@@ -75,6 +75,10 @@ public abstract class ChainTestsBase<TLab>(TLab lab)
         Assert.Contains("8082", await Lab.IspMappingsAsync(), StringComparison.Ordinal);
 
         await Lab.WaitForIspEpochAsync(4);
+        byte[]? before = await GatewayLab.NatPmpExchangeAsync(Lab.Lan1, GatewayLab.GatewayLan, [0, 0]);
+        Assert.NotNull(before);
+        uint epochBefore = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(before.AsSpan(4));
+        using Socket announcements = GatewayLab.Udp(Lab.Lan1, 5350);
         await Lab.StopIspAsync();
         await Lab.StartIspAsync(wipe: true);
 
@@ -82,6 +86,18 @@ public abstract class ChainTestsBase<TLab>(TLab lab)
         await Lab.Gateway!.WaitForLogAsync("lost or moved its mappings", TimeSpan.FromSeconds(75));
         string isp = await Lab.WaitForIspAsync(m => m.Contains("8082", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
         Assert.Contains("8082", isp, StringComparison.Ordinal);
+
+        // LAN clients hear of it: the gateway's NAT-PMP announcement, naming the public address, with a new epoch.
+        bool heard = false;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!heard && clock.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            var got = await GatewayLab.ReceiveAsync(announcements, TimeSpan.FromSeconds(1));
+            heard = got is { Data: [0, 128, 0, 0, _, _, _, _, var a, var b, var c, var d] } && new IPAddress([a, b, c, d]).Equals(Lab.Public)
+                && System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(got.Value.Data.AsSpan(4)) < epochBefore;
+        }
+
+        Assert.True(heard, "no NAT-PMP announcement of a new epoch on the LAN");
     }
 }
 
@@ -103,6 +119,34 @@ public sealed class ChainTests(ChainLab lab) : ChainTestsBase<ChainLab>(lab), IC
         {
             await Lab.StartIspAsync();
         }
+    }
+
+    [Fact]
+    public async Task UpstreamGivesAnotherPort_NatPmpClientToldIt_UpnpRefusedAsConflict()
+    {
+        // NAT-PMP names the mapping by its internal port: the client is told the port the Internet really uses.
+        using TcpListener service = GatewayLab.ServeTcp(Lab.Lan1, 8099, "chain-other-port");
+        ProcessResult map = await Lab.NatPmpcAsync("-a", "8099", "8099", "tcp", "600");
+        System.Text.RegularExpressions.Match mapped = System.Text.RegularExpressions.Regex.Match(map.Output, @"Mapped public port (\d+) protocol TCP to local port 8099");
+        Assert.True(mapped.Success, map.Output);
+        int port = int.Parse(mapped.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.NotEqual(8099, port);
+        Assert.Equal("chain-other-port", await GatewayLab.TryTcpAsync(Lab.Inet, Lab.Public, port));
+        await Lab.NatPmpcAsync("-a", "8099", "8099", "tcp", "0");
+
+        // IGD names it by its external port: one the Internet would see under another cannot be granted (718).
+        ProcessResult add = await Shell.InNamespaceAsync(Lab.Lan1, "upnpc", "-u", "http://192.168.77.1:5000/rootDesc.xml",
+            "-a", "192.168.77.10", "8099", "8099", "UDP", "600");
+        Assert.Contains("718", add.Output, StringComparison.Ordinal);
+        ProcessResult leases;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        do
+        {
+            // The local lease is revoked right after the answer.
+            leases = await Shell.InNamespaceAsync(Lab.Gw, Repository.DaemonPath, "leases", "--state-dir", Lab.Gateway!.StateDirectory, "--port", "8099");
+        }
+        while (!leases.Output.Contains("0 lease(s)", StringComparison.Ordinal) && clock.Elapsed < TimeSpan.FromSeconds(3));
+        Assert.Contains("0 lease(s)", leases.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -184,7 +184,8 @@ internal sealed class UpnpUpstreamClient : UpstreamClient, IDisposable
             string text = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
             return SoapAnswer.Read(text, action, (int)response.StatusCode);
         }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or XmlException)
+        catch (Exception e) when (e is HttpRequestException or XmlException or ObjectDisposedException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             return new SoapAnswer(false, null, [], e is OperationCanceledException ? "no answer" : "upnp " + e.GetType().Name);
         }

@@ -46,7 +46,7 @@ public sealed partial class UpstreamService : BackgroundService
     private readonly Lock _lock = new();
     private readonly Dictionary<long, UpstreamEntry> _entries = [];
     private readonly PriorityQueue<UpstreamEntry, DateTimeOffset> _renewals = new();
-    private readonly byte[] _nonceKey;
+    private readonly Lazy<byte[]> _nonceKey; // made on first use: a gateway with no upstream keeps no key
     private MappingEngine? _engine;
     private UpstreamTransport? _transport;
     private UpstreamClient? _client;
@@ -67,7 +67,7 @@ public sealed partial class UpstreamService : BackgroundService
         _time = time;
         _logger = logger;
         _metrics = metrics ?? new GatewayMetrics();
-        _nonceKey = LoadNonceKey(options.Settings.StateDirectory);
+        _nonceKey = new Lazy<byte[]>(() => LoadNonceKey(options.Settings.StateDirectory));
     }
 
     /// <summary>Whether leases are carried upstream now.</summary>
@@ -440,7 +440,7 @@ public sealed partial class UpstreamService : BackgroundService
         BitConverter.TryWriteBytes(input, lease.Id);
         input[8] = (byte)lease.Protocol;
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(input[9..], lease.ExternalPort);
-        return HMACSHA256.HashData(_nonceKey, input)[..Protocols.Pcp.PcpCodec.NonceLength];
+        return HMACSHA256.HashData(_nonceKey.Value, input)[..Protocols.Pcp.PcpCodec.NonceLength];
     }
 
     private static byte[] LoadNonceKey(string stateDirectory)

@@ -75,6 +75,10 @@ internal sealed class UpstreamTransport : IDisposable
                 {
                     return (false, e.SocketErrorCode.ToString());
                 }
+                catch (ObjectDisposedException)
+                {
+                    return (false, "the upstream was given up"); // a WAN change or a new search closed the socket
+                }
 
                 double factor = jitter ? 1 + ((Random.Shared.NextDouble() * 0.2) - 0.1) : 1;
                 try
@@ -168,7 +172,7 @@ internal sealed class UpstreamTransport : IDisposable
         {
         }
 
-        _stop.Dispose();
+        // _stop is not disposed: exchanges still running read its token (it holds no timer, so nothing leaks).
     }
 
     private sealed class Waiter(AnswerMatcher matcher)

@@ -97,7 +97,8 @@ public class ChainLab : IAsyncLifetime
         }
 
         string config = Path.Combine(Work, "isp.json");
-        await File.WriteAllTextAsync(config, """{ "upstream": { "mode": "off" } }""");
+        // Port 8099 is the ISP's own: asked for it, the carrier's server gives another.
+        await File.WriteAllTextAsync(config, """{ "upstream": { "mode": "off" }, "reservedPorts": [ 8099 ] }""");
         IspDaemon = new Daemon(Isp, IspState, ["--wan", "wan0", "--lan", "isp0", "--config", config]);
         await IspDaemon.StartAsync();
     }
