@@ -114,11 +114,33 @@ public sealed class ChainTests(ChainLab lab) : ChainTestsBase<ChainLab>(lab), IC
             Assert.Contains("-52", map.Output, StringComparison.Ordinal); // NATPMP_ERR_NETWORKFAILURE
             ProcessResult leases = await Shell.InNamespaceAsync(Lab.Gw, Repository.DaemonPath, "leases", "--state-dir", Lab.Gateway!.StateDirectory);
             Assert.DoesNotContain("8083", leases.Output, StringComparison.Ordinal);
+
+            // upstream.required: false (a reload): the lease is kept, local only, and the API says so.
+            await ReloadAsync("""{ "upstream": { "required": false } }""", 1);
+            map = await Lab.NatPmpcAsync("-a", "8083", "8083", "tcp", "600");
+            Assert.Contains("Mapped public port 8083", map.Output, StringComparison.Ordinal);
+            leases = await Shell.InNamespaceAsync(Lab.Gw, Repository.DaemonPath, "leases", "--state-dir", Lab.Gateway.StateDirectory, "--port", "8083");
+            Assert.Contains("local only: port unreachable", leases.Output, StringComparison.Ordinal);
+            await Lab.NatPmpcAsync("-a", "8083", "8083", "tcp", "0");
         }
         finally
         {
+            await ReloadAsync("{}", 2);
             await Lab.StartIspAsync();
         }
+    }
+
+    private async Task ReloadAsync(string config, int times)
+    {
+        await File.WriteAllTextAsync(Path.Combine(Lab.Work, "gw.json"), config);
+        Lab.Gateway!.Hangup();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (System.Text.RegularExpressions.Regex.Matches(Lab.Gateway.Log, "Reloaded the configuration").Count < times && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(25);
+        }
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), "the reload was not logged");
     }
 
     [Fact]
