@@ -32,6 +32,32 @@ public class UpstreamClientCodecTests
     }
 
     [Fact]
+    public void PcpMapRequest_GoldenVector()
+    {
+        // RFC 6887 §7.1 and §11.1: ver 2, MAP, lifetime 7200, client ::ffff:100.64.0.2, nonce, UDP, port 40000 -> 40000,
+        // no address preference (::ffff:0.0.0.0), then DESCRIPTION "ab" (RFC 7220: code 128, length 2, padded).
+        byte[] request = new byte[PcpClientCodec.MapRequestLength(2)];
+        int n = PcpClientCodec.WriteMapRequest(request, s_wan, s_nonce, 17, 40000, 40000, IPAddress.Any, 7200, "ab");
+        Assert.Equal(
+            "02010000" + "00001c20" + "00000000000000000000ffff64400002" +
+            Nonce + "11000000" + "9c409c40" + "00000000000000000000ffff00000000" +
+            "80000002" + "61620000",
+            Hex.Of(request.AsSpan(0, n)));
+    }
+
+    [Fact]
+    public void NatPmpRequests_GoldenVectors()
+    {
+        // RFC 6886 §3.3: vers 0, op 2 (TCP), reserved, internal port 40000, suggested 40000, lifetime 3600; §3.2: 00 00.
+        byte[] map = new byte[NatPmpCodec.MapRequestLength];
+        NatPmpClientCodec.WriteMapRequest(map, tcp: true, 40000, 40000, 3600);
+        Assert.Equal("0002" + "0000" + "9c40" + "9c40" + "00000e10", Hex.Of(map));
+        byte[] external = new byte[2];
+        NatPmpClientCodec.WriteExternalAddressRequest(external);
+        Assert.Equal("0000", Hex.Of(external));
+    }
+
+    [Fact]
     public void PcpMapAnswer_FromTheServer_ReadWithItsPortAddressLifetimeAndEpoch()
     {
         byte[] request = new byte[PcpClientCodec.MapRequestLength(0)];
