@@ -29,6 +29,8 @@ public sealed partial class UpstreamService : BackgroundService
     /// <summary>The shortest wait before a renewal, however short the upstream's lifetime (a hostile one cannot make it spin).</summary>
     private const uint MinRenewalSeconds = 5;
 
+    private const int MaxInFlight = 64;
+
     /// <summary>Restarts of the upstream are acted on at most this often (announcements can be spoofed on the WAN link).</summary>
     private static readonly TimeSpan s_restartInterval = TimeSpan.FromSeconds(30);
 
@@ -47,6 +49,9 @@ public sealed partial class UpstreamService : BackgroundService
     private readonly Dictionary<long, UpstreamEntry> _entries = [];
     private readonly PriorityQueue<UpstreamEntry, DateTimeOffset> _renewals = new();
     private readonly Lazy<byte[]> _nonceKey; // made on first use: a gateway with no upstream keeps no key
+
+    /// <summary>Upstream requests in flight at once: carrying a full table after a restart goes out in waves, not at once.</summary>
+    private readonly SemaphoreSlim _inFlight = new(MaxInFlight);
     private MappingEngine? _engine;
     private UpstreamTransport? _transport;
     private UpstreamClient? _client;
@@ -262,9 +267,17 @@ public sealed partial class UpstreamService : BackgroundService
             }
 
             int generation = _generation;
-            DateTimeOffset now = _time.GetUtcNow();
-            uint lifetime = LifetimeFor(entry, now);
-            answer = await client.MapAsync(entry.Key, lifetime, entry.Description, deadline, _stopping).ConfigureAwait(false);
+            await _inFlight.WaitAsync(_stopping).ConfigureAwait(false);
+            try
+            {
+                uint lifetime = LifetimeFor(entry, _time.GetUtcNow());
+                answer = await client.MapAsync(entry.Key, lifetime, entry.Description, deadline, _stopping).ConfigureAwait(false);
+            }
+            finally
+            {
+                _inFlight.Release();
+            }
+
             _metrics.Request("upstream", answer.Detail);
             Apply(entry, answer, generation, _time.GetUtcNow());
         }
