@@ -267,7 +267,11 @@ public sealed partial class UpstreamService : BackgroundService
             }
 
             int generation = _generation;
-            await _inFlight.WaitAsync(_stopping).ConfigureAwait(false);
+            if (!await _inFlight.WaitAsync(deadline, _stopping).ConfigureAwait(false))
+            {
+                return UpstreamReply.NoAnswer("too many upstream requests waiting");
+            }
+
             try
             {
                 uint lifetime = LifetimeFor(entry, _time.GetUtcNow());
