@@ -267,19 +267,21 @@ public sealed partial class UpstreamService : BackgroundService
             }
 
             int generation = _generation;
-            if (!await _inFlight.WaitAsync(deadline, _stopping).ConfigureAwait(false))
+            if (await _inFlight.WaitAsync(deadline, _stopping).ConfigureAwait(false))
             {
-                return UpstreamReply.NoAnswer("too many upstream requests waiting");
+                try
+                {
+                    uint lifetime = LifetimeFor(entry, _time.GetUtcNow());
+                    answer = await client.MapAsync(entry.Key, lifetime, entry.Description, deadline, _stopping).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _inFlight.Release();
+                }
             }
-
-            try
+            else
             {
-                uint lifetime = LifetimeFor(entry, _time.GetUtcNow());
-                answer = await client.MapAsync(entry.Key, lifetime, entry.Description, deadline, _stopping).ConfigureAwait(false);
-            }
-            finally
-            {
-                _inFlight.Release();
+                answer = UpstreamReply.NoAnswer("too many upstream requests waiting"); // tried again like any failure
             }
 
             _metrics.Request("upstream", answer.Detail);
