@@ -2,13 +2,16 @@
 # What carrying mappings upstream costs (double NAT): the gateway behind an ISP gateway (lab.sh chain), one request
 # at a time from 8 LAN devices, with upstream.mode off (nothing carried: the baseline), pcp, natpmp and upnp, the ISP
 # running a second PortMapper, then Debian's miniupnpd (PCP). Prints p50 / p99 per row and the difference to off.
-#   bash conformance/bench/chain-bench.sh [--rounds 5] [--leases 100]
+#   bash conformance/bench/chain-bench.sh [--rounds 5] [--leases 100] [--cases off:portmapper:off,pcp:portmapper:pcp,...]
+# A case is NAME:ISP:MODE (ISP portmapper or miniupnpd, MODE the gateway's upstream.mode); off must be among them.
 set -euo pipefail
 rounds=5 leases=100
+cases="off:portmapper:off,pcp:portmapper:pcp,natpmp:portmapper:natpmp,upnp:portmapper:upnp,miniupnpd-natpmp:miniupnpd:natpmp,miniupnpd-upnp:miniupnpd:upnp"
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --leases) leases=$2; shift 2 ;;
+    --cases) cases=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -101,7 +104,7 @@ run_case() { # NAME ISP MODE
   done
 }
 
-cases=("off:portmapper:off" "pcp:portmapper:pcp" "natpmp:portmapper:natpmp" "upnp:portmapper:upnp" "miniupnpd-pcp:miniupnpd:pcp")
+IFS=, read -r -a cases <<<"$cases"
 for c in "${cases[@]}"; do
   IFS=: read -r name ispd mode <<<"$c"
   run_case "$name" "$ispd" "$mode"

@@ -45,9 +45,29 @@ internal sealed class PcpUpstreamClient(UpstreamTransport transport, IPAddress w
 {
     private static readonly TimeSpan s_initialRetransmission = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// False once the server refused a request for its DESCRIPTION option (miniupnpd 2.3 answers MALFORMED_OPTION when
+    /// the text's length is not a multiple of 4, though the option is optional): then mappings go without one.
+    /// </summary>
+    private volatile bool _descriptions = true;
+
     public override string Name => "pcp";
 
     public override async Task<UpstreamReply> MapAsync(UpstreamMappingKey key, uint lifetime, string description, TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        bool described = _descriptions && description.Length > 0;
+        (UpstreamReply reply, PcpResultCode? result) = await MapOnceAsync(key, lifetime, described ? description : string.Empty, deadline, cancellationToken)
+            .ConfigureAwait(false);
+        if (described && result is PcpResultCode.MalformedOption or PcpResultCode.UnsupportedOption)
+        {
+            _descriptions = false;
+            (reply, _) = await MapOnceAsync(key, lifetime, string.Empty, deadline, cancellationToken).ConfigureAwait(false);
+        }
+
+        return reply;
+    }
+
+    private async Task<(UpstreamReply Reply, PcpResultCode? Result)> MapOnceAsync(UpstreamMappingKey key, uint lifetime, string description, TimeSpan deadline, CancellationToken cancellationToken)
     {
         byte protocol = (byte)key.Protocol;
         byte[] request = new byte[PcpClientCodec.MapRequestLength(System.Text.Encoding.UTF8.GetByteCount(description))];
@@ -62,11 +82,11 @@ internal sealed class PcpUpstreamClient(UpstreamTransport transport, IPAddress w
             cancellationToken).ConfigureAwait(false);
         if (!answered)
         {
-            return UpstreamReply.NoAnswer(failure ?? "no answer");
+            return (UpstreamReply.NoAnswer(failure ?? "no answer"), null);
         }
 
-        return new UpstreamReply(true, Status(answer.Result), answer.ExternalPort, Public(answer.ExternalAddress), answer.LifetimeSeconds, answer.EpochSeconds,
-            "pcp " + answer.Result);
+        return (new UpstreamReply(true, Status(answer.Result), answer.ExternalPort, Public(answer.ExternalAddress), answer.LifetimeSeconds, answer.EpochSeconds,
+            "pcp " + answer.Result), answer.Result);
     }
 
     /// <summary>

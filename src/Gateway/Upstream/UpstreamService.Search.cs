@@ -349,6 +349,7 @@ public sealed partial class UpstreamService
             _transport = null;
             _entries.Clear();
             _renewals.Clear();
+            _deleting.Clear();
             _lastEpoch = null;
         }
     }

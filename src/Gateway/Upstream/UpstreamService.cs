@@ -48,6 +48,7 @@ public sealed partial class UpstreamService : BackgroundService
     private readonly Lock _lock = new();
     private readonly Dictionary<long, UpstreamEntry> _entries = [];
     private readonly PriorityQueue<UpstreamEntry, DateTimeOffset> _renewals = new();
+    private readonly Dictionary<(MappingProtocol Protocol, ushort Port), Task> _deleting = [];
     private readonly Lazy<byte[]> _nonceKey; // made on first use: a gateway with no upstream keeps no key
 
     /// <summary>Upstream requests in flight at once: carrying a full table after a restart goes out in waves, not at once.</summary>
@@ -123,7 +124,7 @@ public sealed partial class UpstreamService : BackgroundService
                     gone.Removed = true;
                     if (gone.Running is null || gone.Running.IsCompleted)
                     {
-                        _ = DeleteAsync(gone);
+                        StartDelete(gone);
                     }
                 }
             }
@@ -267,6 +268,17 @@ public sealed partial class UpstreamService : BackgroundService
             }
 
             int generation = _generation;
+            Task? deleting;
+            lock (_lock)
+            {
+                deleting = _deleting.GetValueOrDefault((entry.Protocol, entry.Port));
+            }
+
+            if (deleting is not null)
+            {
+                await deleting.ConfigureAwait(false); // the previous lease's mapping of this port goes first
+            }
+
             if (await _inFlight.WaitAsync(deadline, _stopping).ConfigureAwait(false))
             {
                 try
@@ -291,7 +303,10 @@ public sealed partial class UpstreamService : BackgroundService
 
         if (entry.Removed && entry.Mapped)
         {
-            await DeleteAsync(entry).ConfigureAwait(false);
+            lock (_lock)
+            {
+                StartDelete(entry);
+            }
         }
 
         return answer;
@@ -352,8 +367,33 @@ public sealed partial class UpstreamService : BackgroundService
     /// <summary>Whether the upstream mapping ends before the local lease does (so it must be renewed). Caller holds the lock.</summary>
     private static bool NeedsRenewal(UpstreamEntry entry) => entry.LocalExpires is not { } until || until > entry.UpstreamExpires;
 
+    /// <summary>
+    /// Starts deleting an entry's upstream mapping and keeps the task by its port, so that a new lease of the same
+    /// protocol and port asks only once the old mapping is gone (else the upstream sees the port taken, by another
+    /// nonce, and gives another). Caller holds the lock.
+    /// </summary>
+    private void StartDelete(UpstreamEntry entry)
+    {
+        (MappingProtocol, ushort) port = (entry.Protocol, entry.Port);
+        Task deleting = DeleteAsync(entry);
+        _deleting[port] = deleting;
+        _ = deleting.ContinueWith(
+            done =>
+            {
+                lock (_lock)
+                {
+                    if (_deleting.TryGetValue(port, out Task? current) && current == done)
+                    {
+                        _deleting.Remove(port);
+                    }
+                }
+            },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
     private async Task DeleteAsync(UpstreamEntry entry)
     {
+        await Task.Yield();
         UpstreamClient? client = _client;
         if (client is null || !entry.Mapped || entry.Generation != _generation)
         {
