@@ -35,6 +35,21 @@ public abstract class ChainTestsBase<TLab>(TLab lab)
     }
 
     [Fact]
+    public async Task Expiry_ClosesBothLevels()
+    {
+        using TcpListener service = GatewayLab.ServeTcp(Lab.Lan1, 8087, "chain-expiry");
+        ProcessResult map = await Lab.NatPmpcAsync("-a", "8087", "8087", "tcp", "4");
+        Assert.Contains("Mapped public port 8087", map.Output, StringComparison.Ordinal);
+        Assert.Equal("chain-expiry", await GatewayLab.TryTcpAsync(Lab.Inet, Lab.Public, 8087));
+
+        // The gateway's own record of the lease going is the signal; then neither level holds it.
+        await Lab.Gateway!.WaitForLogAsync("Tcp 8087 -> 192.168.77.10:8087 expired", TimeSpan.FromSeconds(15));
+        string isp = await Lab.WaitForIspAsync(m => !m.Contains("8087", StringComparison.Ordinal), TimeSpan.FromSeconds(5));
+        Assert.DoesNotContain("8087", isp, StringComparison.Ordinal);
+        Assert.Null(await GatewayLab.TryTcpAsync(Lab.Inet, Lab.Public, 8087, TimeSpan.FromMilliseconds(500)));
+    }
+
+    [Fact]
     public async Task Upnpc_ExternalAddressIsTheIsps_InternetReachesTheLanHost()
     {
         using TcpListener service = GatewayLab.ServeTcp(Lab.Lan1, 8081, "chain-upnp");
