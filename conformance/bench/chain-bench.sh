@@ -48,16 +48,7 @@ start_isp() { # portmapper|miniupnpd
     pids+=($!)
     ip netns exec $gw "${load[@]}" ready --gateway 100.64.0.1 --timeout 20 >/dev/null
   else
-    ip netns exec $isp nft -f - <<'NFT'
-table inet filter {
-  chain forward { type filter hook forward priority 0; policy accept; jump miniupnpd; }
-  chain miniupnpd { }
-  chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }
-  chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }
-  chain prerouting_miniupnpd { }
-  chain postrouting_miniupnpd { }
-}
-NFT
+    ip netns exec $isp nft -f conformance/lab/miniupnpd.nft
     cat >"$work/miniupnpd.conf" <<CONF
 ext_ifname=wan0
 ext_ip=11.1.1.1

@@ -86,16 +86,7 @@ start_daemon() { # NAME
   else
     rm -f "$work/miniupnpd.leases" "$work/miniupnpd.pid"
     ip netns exec $gw nft delete table inet filter 2>/dev/null || true
-    ip netns exec $gw nft -f - <<'NFT'
-table inet filter {
-  chain forward { type filter hook forward priority 0; policy accept; jump miniupnpd; }
-  chain miniupnpd { }
-  chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }
-  chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }
-  chain prerouting_miniupnpd { }
-  chain postrouting_miniupnpd { }
-}
-NFT
+    ip netns exec $gw nft -f conformance/lab/miniupnpd.nft
     ip netns exec $gw /usr/sbin/miniupnpd -f "$work/miniupnpd.conf" -P "$work/miniupnpd.pid"
     for _ in $(seq 100); do [ -s "$work/miniupnpd.pid" ] && break; sleep 0.05; done
     daemon=$(cat "$work/miniupnpd.pid")

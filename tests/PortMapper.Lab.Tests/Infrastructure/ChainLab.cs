@@ -170,21 +170,10 @@ public class ChainLab : IAsyncLifetime
             File.Delete(leases);
         }
 
-        // The tables its nftables backend expects (Debian's nft_init.sh makes the same), and its configuration: the
+        // The tables its nftables backend expects (conformance/lab/miniupnpd.nft), and its configuration: the
         // ISP's LAN, NAT-PMP and PCP, the carrier's clients allowed, its epoch its own (not the system's uptime).
         await Shell.InNamespaceAsync(Isp, "nft", "delete", "table", "inet", "filter");
-        string tables = Path.Combine(Work, "miniupnpd.nft");
-        await File.WriteAllTextAsync(tables, """
-            table inet filter {
-              chain forward { type filter hook forward priority 0; policy accept; jump miniupnpd; }
-              chain miniupnpd { }
-              chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }
-              chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }
-              chain prerouting_miniupnpd { }
-              chain postrouting_miniupnpd { }
-            }
-            """);
-        await Shell.CheckedAsync(Isp, "nft", "-f", tables);
+        await Shell.CheckedAsync(Isp, "nft", "-f", Path.Combine(Repository.Root, "conformance", "lab", "miniupnpd.nft"));
         string config = Path.Combine(Work, "miniupnpd.conf");
         await File.WriteAllTextAsync(config, $"""
             ext_ifname=wan0
