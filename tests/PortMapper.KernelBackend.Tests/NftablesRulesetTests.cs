@@ -23,6 +23,29 @@ public class NftablesRulesetTests
     }
 
     [Fact]
+    public void MergeElements_OneStatementPerSet_AfterTheDefinitions_InOrder()
+    {
+        string text =
+            "add table inet t\ndelete table inet t\ntable inet t {\n  set s { type ipv4_addr; elements = { 127.0.0.1 }; }\n}\n" +
+            "add element inet t nat4 { tcp . 80 timeout 1h : 192.168.77.10 . 80 }\n" +
+            "add element inet t fwd4 { 192.168.77.10 . tcp . 80 timeout 1h }\n" +
+            "add element inet t nat4 { udp . 53 : 192.168.77.11 . 53 }\n" +
+            "add rule inet t c accept\n";
+        Assert.Equal(
+            "add table inet t\ndelete table inet t\ntable inet t {\n  set s { type ipv4_addr; elements = { 127.0.0.1 }; }\n}\nadd rule inet t c accept\n" +
+            "add element inet t nat4 { tcp . 80 timeout 1h : 192.168.77.10 . 80, udp . 53 : 192.168.77.11 . 53 }\n" +
+            "add element inet t fwd4 { 192.168.77.10 . tcp . 80 timeout 1h }\n",
+            NftablesRuleset.MergeElements(text));
+
+        // Long lists go out in statements of 4,096 elements.
+        string many = string.Concat(Enumerable.Range(1, 5000).Select(i => $"add element inet t p {{ tcp . {i} }}\n"));
+        string[] statements = NftablesRuleset.MergeElements(many).TrimEnd('\n').Split('\n');
+        Assert.Equal(2, statements.Length);
+        Assert.Equal(4096, statements[0].Split(", ").Length);
+        Assert.EndsWith("tcp . 5000 }", statements[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Build_Integrate_MarksWhatMappingsAdmitAndDropsOnlyWhatFiltersRefuse()
     {
         string text = NftablesRuleset.Build(s_standalone with { Mode = FirewallMode.Integrate, Mark = 0x20 }, null, [], []);

@@ -163,6 +163,7 @@ public sealed partial class MappingEngine : BackgroundService
             Log.JournalRecordsSkipped(_logger, stored.SkippedRecords, stored.SkipReason ?? "unreadable");
         }
 
+        long loaded = Stopwatch.GetTimestamp();
         var table = new LeaseTable(_admission, stored.NextId);
         int restored = 0, expired = 0;
         foreach (Lease lease in stored.Leases)
@@ -197,7 +198,9 @@ public sealed partial class MappingEngine : BackgroundService
         PublishStatus(external, epochStart, kernelInSync: false);
         Log.Interfaces(_logger, _options.WanInterface, string.Join(", ", _options.LanInterfaces.Select(l => l.Name)), _options.Settings.FirewallMode.ToString().ToLowerInvariant(), _options.Settings.TableName);
         ReportExternalAddress(external);
+        long tabled = Stopwatch.GetTimestamp();
         Rebuild(now);
+        long programmed = Stopwatch.GetTimestamp();
         restored -= _changes.Count;
         _changes.Clear();
         if (!_store.Compact(table.Leases, epochStart, external, table.NextId))
@@ -206,6 +209,9 @@ public sealed partial class MappingEngine : BackgroundService
             Log.JournalFailing(_logger, _options.Settings.StateDirectory, _store.FailureReason ?? "write failed");
             _store.MarkFailing();
         }
+
+        Log.StartPhases(_logger, Stopwatch.GetElapsedTime(started, loaded).TotalMilliseconds, Stopwatch.GetElapsedTime(loaded, tabled).TotalMilliseconds,
+            Stopwatch.GetElapsedTime(tabled, programmed).TotalMilliseconds, Stopwatch.GetElapsedTime(programmed).TotalMilliseconds);
 
         if (!_state.Current.KernelInSync)
         {

@@ -50,7 +50,7 @@ public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IOpenNat
 
             var build = new StringBuilder(NftablesRuleset.Build(_options, externalAddress, mappings, _forwards.Entries(now), _outbound.Entries(now), LiveMedia(now)));
             NftablesRuleset.AppendOpenNatDevices(build, _options.TableName, _openNatMacs, _openNatAddresses);
-            string text = build.ToString();
+            string text = NftablesRuleset.MergeElements(build.ToString());
             try
             {
                 _session.Run(text);
