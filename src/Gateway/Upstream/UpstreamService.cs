@@ -172,7 +172,6 @@ public sealed partial class UpstreamService : BackgroundService
         {
             // IGD names a mapping by its external port: one the Internet sees under another port cannot be managed.
             answer = answer with { Status = MappingStatus.CannotProvideExternal, Detail = $"upstream assigned port {answer.ExternalPort}" };
-            answer = answer with { Answered = true };
             entry.Failure = answer.Detail;
             Fail(entry, added, outcome, reply, answer, force: true);
             return;
