@@ -193,6 +193,10 @@ public sealed class ChainTests(ChainLab lab) : ChainTestsBase<ChainLab>(lab), IC
     {
         ProcessResult status = await Shell.InNamespaceAsync(Lab.Gw, Repository.DaemonPath, "status", "--state-dir", Lab.Gateway!.StateDirectory);
         Assert.Contains($"pcp at {ChainLab.IspGateway}, public address {Lab.Public}", status.Output, StringComparison.Ordinal);
+        string token = (await File.ReadAllTextAsync(Path.Combine(Lab.Gateway.StateDirectory, "admin.token"))).Trim();
+        ProcessResult metrics = await Shell.InNamespaceAsync(Lab.Gw, "curl", "-s", "-H", "Authorization: Bearer " + token, "http://127.0.0.1:8470/metrics");
+        Assert.Contains($"portmapper_upstream_info{{protocol=\"pcp\",server=\"{ChainLab.IspGateway}\",public_address=\"{Lab.Public}\"}} 1", metrics.Output, StringComparison.Ordinal);
+        Assert.Matches(@"portmapper_upstream_epoch_seconds \d+", metrics.Output);
 
         // RFC 7220: the LAN client's DESCRIPTION goes upstream with the mapping.
         PcpAnswer? answer = await GatewayLab.PcpAsync(Lab.Lan1, GatewayLab.Lan1Address, GatewayLab.GatewayLan,

@@ -51,8 +51,11 @@ public sealed class GatewayMetrics
         return counts;
     }
 
-    /// <summary>The upstream server's protocol ("pcp", "natpmp", "none", "off") and the upstream mappings held and failed.</summary>
-    public (string Protocol, int Mapped, int Failed) Upstream { get; set; } = ("none", 0, 0);
+    /// <summary>
+    /// The upstream server's protocol ("pcp", "natpmp", "upnp", "none", "off"), its address, the public address and its
+    /// epoch, and the upstream mappings held and failed.
+    /// </summary>
+    public (string Protocol, string? Server, string? PublicAddress, uint? Epoch, int Mapped, int Failed) Upstream { get; set; } = ("none", null, null, null, 0, 0);
 
     /// <summary>A datagram, connection or request dropped without an answer.</summary>
     public void Drop(string reason) => Interlocked.Increment(ref _drops.GetOrAdd(reason, _ => new long[1])[0]);
@@ -81,9 +84,15 @@ public sealed class GatewayMetrics
             text.Append("portmapper_rtsp_media_ports ").Append(r.MediaPorts.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
 
-        (string upstream, int mapped, int failed) = Upstream;
-        text.Append("# HELP portmapper_upstream_info The upstream port-mapping server mappings are carried to (double NAT), by protocol.\n# TYPE portmapper_upstream_info gauge\n");
-        Line(text, "portmapper_upstream_info", $"protocol=\"{upstream}\"", 1);
+        (string upstream, string? server, string? publicAddress, uint? epoch, int mapped, int failed) = Upstream;
+        text.Append("# HELP portmapper_upstream_info The upstream port-mapping server mappings are carried to (double NAT): protocol, server, the public address clients are told.\n# TYPE portmapper_upstream_info gauge\n");
+        Line(text, "portmapper_upstream_info", $"protocol=\"{upstream}\",server=\"{server}\",public_address=\"{publicAddress}\"", 1);
+        if (epoch is { } seconds)
+        {
+            text.Append("# HELP portmapper_upstream_epoch_seconds The upstream server's epoch when last checked (PCP, NAT-PMP).\n# TYPE portmapper_upstream_epoch_seconds gauge\n");
+            text.Append("portmapper_upstream_epoch_seconds ").Append(seconds.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+
         text.Append("# HELP portmapper_upstream_mappings Leases carried upstream, by state.\n# TYPE portmapper_upstream_mappings gauge\n");
         Line(text, "portmapper_upstream_mappings", "state=\"mapped\"", mapped);
         Line(text, "portmapper_upstream_mappings", "state=\"failed\"", failed);

@@ -541,6 +541,13 @@ public sealed partial class UpstreamService : BackgroundService
             }
         }
 
-        _metrics.Upstream = (_state.Current.Upstream.Protocol, mapped, failed);
+        GatewayStatus status = _state.Current;
+        uint? epoch;
+        lock (_lock)
+        {
+            epoch = _lastEpoch?.Epoch;
+        }
+
+        _metrics.Upstream = (status.Upstream.Protocol, status.Upstream.Server?.ToString(), status.PublicAddress?.ToString(), epoch, mapped, failed);
     }
 }
