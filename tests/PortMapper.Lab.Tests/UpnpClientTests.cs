@@ -164,10 +164,11 @@ public partial class UpnpClientTests : IClassFixture<GatewayLab>
     [Fact]
     public async Task GssdpDiscover_FindsBothDescriptionsOnTheLan()
     {
-        ProcessResult igd1 = await Shell.InNamespaceAsync(_lab.Lan1, "timeout", "8", "gssdp-discover", "-i", "eth0", "--timeout=3",
+        // gssdp asks with MX 3 and the gateway answers at a random moment within it (UDA 1.1 §1.3.3): listen past it.
+        ProcessResult igd1 = await Shell.InNamespaceAsync(_lab.Lan1, "timeout", "10", "gssdp-discover", "-i", "eth0", "--timeout=5",
             "--target=urn:schemas-upnp-org:device:InternetGatewayDevice:1");
         Assert.Contains("Location: http://192.168.77.1:5000/rootDesc.xml", igd1.Output, StringComparison.Ordinal);
-        ProcessResult firewall = await Shell.InNamespaceAsync(_lab.Lan1, "timeout", "8", "gssdp-discover", "-i", "eth0", "--timeout=3",
+        ProcessResult firewall = await Shell.InNamespaceAsync(_lab.Lan1, "timeout", "10", "gssdp-discover", "-i", "eth0", "--timeout=5",
             "--target=urn:schemas-upnp-org:service:WANIPv6FirewallControl:1");
         Assert.Contains("Location: http://192.168.77.1:5000/rootDesc2.xml", firewall.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("rootDesc.xml", firewall.Output, StringComparison.Ordinal);
