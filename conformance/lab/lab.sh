@@ -36,6 +36,28 @@ down() {
 
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
+# Source NAT of everything leaving the namespace's wan0, as a home router (or the ISP's) does.
+masquerade() {
+  nsx "$1" nft -f - <<'NFT'
+table ip lab_masq {
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "wan0" masquerade
+  }
+}
+NFT
+}
+
+# Waits until COUNT ports of the gateway's LAN bridge forward.
+bridge_forwarding() {
+  for _ in $(seq 1 50); do
+    [ "$(nsx "$gw" bridge link show | grep -c 'state forwarding')" -ge "$1" ] && return 0
+    sleep 0.1
+  done
+  echo "lab.sh: the LAN bridge did not start forwarding" >&2
+  return 1
+}
+
 up() {
   down
   for ns in "$gw" "$wan" "$lan1" "$lan2"; do
@@ -71,14 +93,7 @@ up() {
   nsx "$gw" ip addr add 192.168.77.1/24 dev br-lan
   nsx "$gw" ip -6 addr add 2001:db8:77::1/64 dev br-lan nodad
   nsx "$gw" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-  nsx "$gw" nft -f - <<'NFT'
-table ip lab_masq {
-  chain postrouting {
-    type nat hook postrouting priority srcnat; policy accept;
-    oifname "wan0" masquerade
-  }
-}
-NFT
+  masquerade "$gw"
 
   local n=10
   for host in "$lan1" "$lan2"; do
@@ -91,12 +106,7 @@ NFT
   done
 
   # Wait until both bridge ports forward, so the first packets are not lost.
-  for _ in $(seq 1 50); do
-    [ "$(nsx "$gw" bridge link show | grep -c 'state forwarding')" -ge 2 ] && return 0
-    sleep 0.1
-  done
-  echo "lab.sh: the LAN bridge did not start forwarding" >&2
-  return 1
+  bridge_forwarding 2
 }
 
 chain() {
@@ -136,22 +146,10 @@ chain() {
 
   for ns in "$isp" "$gw"; do
     nsx "$ns" sysctl -qw net.ipv4.ip_forward=1
-    nsx "$ns" nft -f - <<'NFT'
-table ip lab_masq {
-  chain postrouting {
-    type nat hook postrouting priority srcnat; policy accept;
-    oifname "wan0" masquerade
-  }
-}
-NFT
+    masquerade "$ns"
   done
 
-  for _ in $(seq 1 50); do
-    [ "$(nsx "$gw" bridge link show | grep -c 'state forwarding')" -ge 1 ] && return 0
-    sleep 0.1
-  done
-  echo "lab.sh: the LAN bridge did not start forwarding" >&2
-  return 1
+  bridge_forwarding 1
 }
 
 # Only the interface that holds an address answers ARP for it, so the gateway learns each client's own MAC.
