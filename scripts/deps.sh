@@ -25,6 +25,9 @@ command -v capsh >/dev/null || need+=(libcap2-bin)
 [ -e /usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstaudiotestsrc.so ] || [ -e /usr/lib/aarch64-linux-gnu/gstreamer-1.0/libgstaudiotestsrc.so ] || need+=(gstreamer1.0-plugins-base)
 # The side-by-side benchmark (conformance/bench/compare.sh) and its smoke test: Debian's miniupnpd.
 [ -x /usr/sbin/miniupnpd ] || need+=(miniupnpd-nftables)
+# The chain lab's DHCP (an upstream PCP server named by option 158): dnsmasq on the ISP side, ISC dhclient on the WAN.
+command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
+command -v dhclient >/dev/null || need+=(isc-dhcp-client)
 # Fuzzing (conformance/fuzz): afl++ drives the SharpFuzz-instrumented decoders.
 command -v afl-fuzz >/dev/null || need+=(afl++)
 # The arm64 package (packaging/build-deb.sh --arch arm64, which would install these itself) and its emulated run;

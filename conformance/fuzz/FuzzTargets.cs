@@ -8,6 +8,7 @@ public static class FuzzTargets
         new("natpmp", "NAT-PMP datagram: decode, handle against a lease table holding other hosts' leases, encode", PortControlTargets.NatPmp),
         new("pcp", "PCP datagram from an IPv4 and an IPv6 client: decode, options, handle, lease table, encode", PortControlTargets.Pcp),
         new("upstream", "answers and announcements of an upstream PCP / NAT-PMP server (double NAT), read as the gateway's client does", PortControlTargets.Upstream),
+        new("dhcp", "PCP servers from the WAN's DHCP (RFC 7291 options 158 / 86): dhcpcd's DHCPv4 and DHCPv6 leases, dhclient's lease text", PortControlTargets.Dhcp),
         new("ssdp", "SSDP M-SEARCH datagram: decode, match against IGD:1 and IGD:2, answers", UpnpTargets.Ssdp),
         new("soap", "SOAP body: XML reader, every IGD action against a lease table, response or fault XML", UpnpTargets.Soap),
         new("http", "UPnP HTTP headers: Host (rebinding check), SOAPACTION, Content-Type", UpnpTargets.HttpHeaders),

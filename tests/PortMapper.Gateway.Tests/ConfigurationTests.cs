@@ -152,7 +152,7 @@ public class ConfigurationTests
               "reservedPorts": [ 7000 ], "rules": [ { "action": "deny" } ], "pcp": { "allowThirdParty": true, "maxFilters": 2 },
               "upnp": { "pinholes": false, "allowPermanent": false }, "rateLimit": { "perSecond": 5, "burst": 3 },
               "devices": { "default": "deny", "rules": [ { "device": "aa:bb:cc:dd:ee:01", "permission": "allow" } ], "leaseFile": "/var/lib/misc/dnsmasq.leases" },
-              "openNat": { "devices": [ "aa:bb:cc:dd:ee:02" ] }, "upstream": { "required": false, "timeout": 1000 } }
+              "openNat": { "devices": [ "aa:bb:cc:dd:ee:02" ] }, "upstream": { "required": false, "timeout": 1000, "dhcpLeases": [ "/run/wan0.lease" ] } }
             """, errors)!;
         Assert.Empty(errors);
         Assert.Empty(Hosting.ReloadService.NeedsRestart(running, changed));

@@ -247,6 +247,24 @@ public sealed class UpnpChainTests(MiniupnpdUpnpChainLab lab) : IClassFixture<Mi
     }
 }
 
+/// <summary>RFC 7291: the PCP server named by the WAN's DHCP lease (option 158) is the one used, not the default gateway.</summary>
+public sealed class ChainDhcpTests(ChainDhcpLab lab) : IClassFixture<ChainDhcpLab>
+{
+    [Fact]
+    public async Task ServerFromDhcpOption158_CarriesTheMapping_InternetReachesTheLanHost()
+    {
+        ProcessResult status = await Shell.InNamespaceAsync(lab.Gw, Repository.DaemonPath, "status", "--state-dir", lab.Gateway!.StateDirectory);
+        Assert.Contains($"pcp at {ChainDhcpLab.PcpServer}, public address {lab.Public}", status.Output, StringComparison.Ordinal);
+        Assert.Contains("DHCP option 158", status.Output, StringComparison.Ordinal);
+
+        using TcpListener service = GatewayLab.ServeTcp(lab.Lan1, 8087, "chain-dhcp");
+        ProcessResult map = await lab.NatPmpcAsync("-a", "8087", "8087", "tcp", "600");
+        Assert.Contains($"Public IP address : {lab.Public}", map.Output, StringComparison.Ordinal);
+        Assert.Contains("Mapped public port 8087", map.Output, StringComparison.Ordinal);
+        Assert.Equal("chain-dhcp", await GatewayLab.TryTcpAsync(lab.Inet, lab.Public, 8087));
+    }
+}
+
 /// <summary>With <c>upstream.mode: off</c> the gateway answers with its own WAN address, and nothing reaches the LAN host.</summary>
 public sealed class ChainOffTests(ChainOffLab lab) : IClassFixture<ChainOffLab>
 {

@@ -99,4 +99,45 @@ internal static class PortControlTargets
             InvariantException.Check(result != NatPmpResultCode.Success || address is not null, "a NAT-PMP success without an address");
         }
     }
+
+    private static readonly IPAddress s_dhcpWan = IPAddress.Parse("100.64.0.54");
+
+    /// <summary>
+    /// What the ISP's DHCP server sends (RFC 7291 options 158 and 86), read as the gateway reads the WAN client's lease:
+    /// the bytes as dhcpcd's stored DHCPv4 answer (given a BOOTP header for the WAN address when they lack one), as a
+    /// DHCPv6 answer, as the two option values, and as dhclient's lease file text.
+    /// </summary>
+    public static void Dhcp(byte[] input)
+    {
+        byte[] v4 = input;
+        if (!PortMapper.Gateway.Upstream.DhcpPcpServers.IsDhcpV4Message(input))
+        {
+            v4 = new byte[240 + input.Length];
+            v4[0] = 2;
+            s_dhcpWan.GetAddressBytes().CopyTo(v4, 16);
+            ((byte[])[99, 130, 83, 99]).CopyTo(v4, 236);
+            input.CopyTo(v4, 240);
+        }
+
+        CheckServers(PortMapper.Gateway.Upstream.DhcpPcpServers.FromDhcpV4Message(v4, s_dhcpWan), v4.Length);
+        CheckServers(PortMapper.Gateway.Upstream.DhcpPcpServers.FromDhcpV6Message(input), input.Length);
+        CheckServers(PortMapper.Gateway.Upstream.DhcpPcpServers.ParseV4Option(input), input.Length);
+        CheckServers(PortMapper.Gateway.Upstream.DhcpPcpServers.ParseV6Option(input), input.Length);
+        string text = System.Text.Encoding.UTF8.GetString(input);
+        CheckServers(PortMapper.Gateway.Upstream.DhcpPcpServers.FromDhclientLeases(text, "wan0", s_dhcpWan), input.Length);
+        _ = PortMapper.Gateway.Upstream.DhcpPcpServers.DhclientValue(text);
+    }
+
+    private static void CheckServers(IReadOnlyList<IPAddress> servers, int inputLength)
+    {
+        InvariantException.Check(servers.Count <= inputLength / 4, "more servers than the input holds addresses");
+        foreach (IPAddress server in servers)
+        {
+            byte[] b = server.GetAddressBytes();
+            InvariantException.Check(server.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && b[0] is not (0 or 127) && b[0] < 224,
+                "a server address that cannot be one: " + server);
+        }
+
+        InvariantException.Check(servers.Distinct().Count() == servers.Count, "a server named twice");
+    }
 }

@@ -219,6 +219,7 @@ public sealed class AdminClient : IDisposable
             new[] { "leases", $"{s.LeaseTotal} (" + string.Join(", ", s.Leases.Select(p => $"{p.Key} {p.Value}")) + ")" },
             new[] { "upstream", s.Upstream is not { } up ? "-"
                 : up.Protocol is "pcp" or "natpmp" or "upnp" ? $"{up.Protocol} at {up.Server}, public address {up.PublicAddress ?? "unknown"}" + (up.EpochSeconds is { } e ? $" (epoch {e} s)" : string.Empty)
+                    + (up.Reason is { Length: > 0 } why ? "; " + why : string.Empty)
                 : $"{up.Protocol}: {up.Reason}" },
             new[] { "rtsp helper", s.Rtsp is not { } rtsp ? "-" : rtsp.Helper == "observer" ? $"the daemon's own: {rtsp.Connections} connection(s), {rtsp.MediaPorts} media port(s) open" : rtsp.Helper },
         };

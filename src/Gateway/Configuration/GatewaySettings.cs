@@ -133,8 +133,14 @@ public sealed record GatewaySettings
     /// <summary>Where mappings are carried upstream: looked for while the WAN address is not global (auto), or named.</summary>
     public Upstream.UpstreamMode UpstreamMode { get; init; } = Upstream.UpstreamMode.Auto;
 
-    /// <summary>The upstream PCP / NAT-PMP server; null: the WAN's default gateway.</summary>
+    /// <summary>The upstream PCP / NAT-PMP server; null: the one the WAN's DHCP lease names, else the WAN's default gateway.</summary>
     public System.Net.IPAddress? UpstreamServer { get; init; }
+
+    /// <summary>
+    /// The WAN DHCP client's lease files read for the PCP server it was told of (DHCPv4 option 158, DHCPv6 option 86);
+    /// null: where Debian's dhcpcd and dhclient keep them. Used when <see cref="UpstreamServer"/> is not set.
+    /// </summary>
+    public IReadOnlyList<string>? UpstreamDhcpLeases { get; init; }
 
     /// <summary>A mapping the upstream refuses or does not answer in time is refused locally too (else kept local, flagged).</summary>
     public bool UpstreamRequired { get; init; } = true;

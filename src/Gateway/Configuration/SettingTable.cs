@@ -99,6 +99,8 @@ public static class SettingTable
         new("upstream.server", Restart, s => s.UpstreamServer?.ToString(), (v, p, s, e) => v.ValueKind == JsonValueKind.Null ? s with { UpstreamServer = null }
             : String(v, p, e) is { } x ? System.Net.IPAddress.TryParse(x, out System.Net.IPAddress? a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
                 ? s with { UpstreamServer = a } : Fail(s, e, $"{p}: '{x}' is not an IPv4 address") : s),
+        new("upstream.dhcpLeases", Reload, s => s.UpstreamDhcpLeases, (v, p, s, e) => v.ValueKind == JsonValueKind.Null ? s with { UpstreamDhcpLeases = null }
+            : s with { UpstreamDhcpLeases = Array(v, p, e).Select((x, i) => String(x, $"{p}[{i}]", e)).OfType<string>().ToList() }),
         new("upstream.required", Reload, s => s.UpstreamRequired, (v, p, s, e) => Bool(v, p, e) is { } x ? s with { UpstreamRequired = x } : s),
         new("upstream.timeout", Reload, s => s.UpstreamTimeoutMilliseconds, (v, p, s, e) => Integer(v, p, 250, 60_000, e) is { } x ? s with { UpstreamTimeoutMilliseconds = (int)x } : s),
 

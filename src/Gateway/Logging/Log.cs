@@ -239,8 +239,8 @@ internal static partial class Log
     [LoggerMessage(2020, LogLevel.Debug, "Port control: answer to {Destination} dropped ({Error}): the send buffer is full of answers to hosts that do not resolve")]
     public static partial void PortControlReplyDropped(ILogger logger, IPEndPoint destination, System.Net.Sockets.SocketError error);
 
-    [LoggerMessage(7000, LogLevel.Information, "Upstream: {Protocol} server at {Server}, public address {PublicAddress}: mappings are carried through to it")]
-    public static partial void UpstreamFound(ILogger logger, string protocol, IPAddress server, IPAddress? publicAddress);
+    [LoggerMessage(7000, LogLevel.Information, "Upstream: {Protocol} server at {Server} ({Source}), public address {PublicAddress}: mappings are carried through to it")]
+    public static partial void UpstreamFound(ILogger logger, string protocol, IPAddress server, IPAddress? publicAddress, string source);
 
     [LoggerMessage(7001, LogLevel.Information, "Upstream: {Reason}; mappings stay local (looking again in {Seconds} s)")]
     public static partial void UpstreamNotFound(ILogger logger, string reason, int seconds);
@@ -265,6 +265,9 @@ internal static partial class Log
 
     [LoggerMessage(7009, LogLevel.Information, "Upstream: the Internet sees this gateway as {PublicAddress} (through {Server}); clients are told that address")]
     public static partial void PublicAddress(ILogger logger, IPAddress publicAddress, IPAddress? server);
+
+    [LoggerMessage(7010, LogLevel.Information, "Upstream: the server is now {Server} ({Source}), not {Previous}; looking for it")]
+    public static partial void UpstreamServerChanged(ILogger logger, IPAddress previous, IPAddress server, string source);
 
     [LoggerMessage(7008, LogLevel.Warning, "Upstream: cannot listen for announcements on {Interface} ({Error}); restarts are noticed by the minute's check")]
     public static partial void UpstreamListenFailed(ILogger logger, string @interface, string error);

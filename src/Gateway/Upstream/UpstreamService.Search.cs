@@ -39,22 +39,60 @@ public sealed partial class UpstreamService
             return;
         }
 
-        IPAddress? server = settings.UpstreamServer ?? DefaultGateway(_options.WanInterface);
-        if (server is null)
+        (IReadOnlyList<IPAddress> servers, string source) = Candidates(settings, wan!);
+        if (servers.Count == 0)
         {
             await NotFoundAsync(null, $"no IPv4 default gateway on {_options.WanInterface}").ConfigureAwait(false);
             return;
         }
 
+        var failures = new List<string>();
+        foreach (IPAddress server in servers)
+        {
+            string? failure = await SearchAtAsync(settings, wan!, server, source, cancellationToken).ConfigureAwait(false);
+            if (failure is null)
+            {
+                return;
+            }
+
+            failures.Add(servers.Count == 1 ? failure : $"{server}: {failure}");
+        }
+
+        await NotFoundAsync(servers.Count == 1 ? servers[0] : null, servers.Count == 1 ? $"{source}; {failures[0]}"
+            : $"no port-mapping server answered at {string.Join(", ", servers)} ({source}; {string.Join("; ", failures)})").ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The servers to try: <c>upstream.server</c>; else those the WAN's DHCP lease names (RFC 7291), in its order;
+    /// else the WAN's default gateway. With where they came from.
+    /// </summary>
+    private (IReadOnlyList<IPAddress> Servers, string Source) Candidates(GatewaySettings settings, IPAddress wan)
+    {
+        if (settings.UpstreamServer is { } named)
+        {
+            return ([named], "upstream.server");
+        }
+
+        if (DhcpPcpServers.Read(settings.UpstreamDhcpLeases ?? DhcpPcpServers.DefaultLeaseFiles(_options.WanInterface), _options.WanInterface, wan) is { } dhcp)
+        {
+            return (dhcp.Servers, "DHCP option " + (dhcp.File.EndsWith(".lease6", StringComparison.Ordinal) || dhcp.File.Contains("dhclient6", StringComparison.Ordinal)
+                ? DhcpPcpServers.V6Option : DhcpPcpServers.V4Option) + " in " + dhcp.File);
+        }
+
+        return DefaultGateway(_options.WanInterface) is { } gateway ? ([gateway], "the default gateway") : ([], "no server");
+    }
+
+    /// <summary>Looks for a port-mapping server at <paramref name="server"/>; null when found (and carrying), else why not.</summary>
+    private async Task<string?> SearchAtAsync(GatewaySettings settings, IPAddress wan, IPAddress server, string source, CancellationToken cancellationToken)
+    {
         UpstreamTransport transport;
         try
         {
-            transport = new UpstreamTransport(_options.WanInterface, wan!, server);
+            transport = new UpstreamTransport(_options.WanInterface, wan, server);
         }
         catch (SocketException e)
         {
-            await NotFoundAsync(server, e.SocketErrorCode.ToString()).ConfigureAwait(false);
-            return;
+            return e.SocketErrorCode.ToString();
         }
 
         UpstreamClient? client = null;
@@ -62,7 +100,7 @@ public sealed partial class UpstreamService
         var tried = new List<string>();
         if (settings.UpstreamMode is UpstreamMode.Auto or UpstreamMode.Pcp)
         {
-            var pcp = new PcpUpstreamClient(transport, wan!);
+            var pcp = new PcpUpstreamClient(transport, wan);
             found = await pcp.ProbeAsync(s_probeDeadline, cancellationToken).ConfigureAwait(false);
             if (found.Answered)
             {
@@ -77,7 +115,7 @@ public sealed partial class UpstreamService
         if (client is null ? settings.UpstreamMode is UpstreamMode.Auto or UpstreamMode.NatPmp : found.PublicAddress is null)
         {
             // NAT-PMP as the server, or, next to a PCP server that did not tell its address, to learn the address.
-            var natPmp = new NatPmpUpstreamClient(transport, wan!);
+            var natPmp = new NatPmpUpstreamClient(transport, wan);
             UpstreamReply answer = await natPmp.ProbeAsync(s_probeDeadline, cancellationToken).ConfigureAwait(false);
             if (client is null && answer.Success)
             {
@@ -98,7 +136,7 @@ public sealed partial class UpstreamService
         {
             // UPnP IGD last: the one SSDP search this gateway ever sends on the WAN, answered only from the server.
             (UpnpUpstreamClient? upnp, string detail) = await UpnpUpstreamClient.DiscoverAsync(
-                transport, _options.WanInterface, wan!, server, s_probeDeadline, cancellationToken).ConfigureAwait(false);
+                transport, _options.WanInterface, wan, server, s_probeDeadline, cancellationToken).ConfigureAwait(false);
             UpstreamReply answer = upnp is null ? UpstreamReply.NoAnswer(detail) : await upnp.ProbeAsync(s_probeDeadline, cancellationToken).ConfigureAwait(false);
             if (upnp is not null && answer.Success)
             {
@@ -115,8 +153,7 @@ public sealed partial class UpstreamService
         if (client is null)
         {
             transport.Dispose();
-            await NotFoundAsync(server, string.Join("; ", tried)).ConfigureAwait(false);
-            return;
+            return string.Join("; ", tried);
         }
 
         DateTimeOffset now = _time.GetUtcNow();
@@ -130,10 +167,10 @@ public sealed partial class UpstreamService
             _lastEpoch = client.HasEpoch ? (found.EpochSeconds, now) : null;
         }
 
-        _listener = client.HasEpoch ? AnnouncementListener.TryStart(_options.WanInterface, wan!, server, OnAnnouncement, _logger) : null;
+        _listener = client.HasEpoch ? AnnouncementListener.TryStart(_options.WanInterface, wan, server, OnAnnouncement, _logger) : null;
         _nextCheck = now + s_check;
-        Log.UpstreamFound(_logger, client.Name, server, found.PublicAddress);
-        await PublishAsync(new UpstreamStatus(client.Name, server, client.HasEpoch ? found.EpochSeconds : null, "mappings carried to " + server), found.PublicAddress, restart: false)
+        Log.UpstreamFound(_logger, client.Name, server, found.PublicAddress, source);
+        await PublishAsync(new UpstreamStatus(client.Name, server, client.HasEpoch ? found.EpochSeconds : null, $"mappings carried to {server} (from {source})"), found.PublicAddress, restart: false)
             .ConfigureAwait(false);
 
         // Leases the table holds already (restored at start, or from before a WAN change) are carried too.
@@ -150,6 +187,8 @@ public sealed partial class UpstreamService
                 }
             }
         }
+
+        return null;
     }
 
     private Task NotFoundAsync(IPAddress? server, string detail)
@@ -175,6 +214,19 @@ public sealed partial class UpstreamService
         if (_pendingRestart is { } pending)
         {
             Restarted(pending, null);
+        }
+
+        // The WAN's DHCP lease may have named another server since (a renewal, or the lease gone).
+        GatewaySettings settings = Settings;
+        if (settings.UpstreamServer is null && _state.Current.ExternalAddress is { } wan && _transport?.Server.Address is { } current)
+        {
+            (IReadOnlyList<IPAddress> servers, string source) = Candidates(settings, wan);
+            if (servers.Count > 0 && !servers.Contains(current))
+            {
+                Log.UpstreamServerChanged(_logger, current, servers[0], source);
+                _searchWanted = true;
+                return;
+            }
         }
 
         UpstreamReply answer = await client.ProbeAsync(s_probeDeadline, cancellationToken).ConfigureAwait(false);

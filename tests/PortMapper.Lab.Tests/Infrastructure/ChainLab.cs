@@ -71,6 +71,7 @@ public class ChainLab : IAsyncLifetime
         }
 
         Directory.CreateDirectory(Work);
+        await BeforeIspAsync();
         await StartIspAsync();
         string config = Path.Combine(Work, "gw.json");
         await File.WriteAllTextAsync(config, GatewayConfig);
@@ -81,6 +82,12 @@ public class ChainLab : IAsyncLifetime
             await Gateway.WaitForLogAsync("mappings are carried through to it", TimeSpan.FromSeconds(15));
         }
     }
+
+    /// <summary>What a lab adds to the ISP's side before its daemon starts.</summary>
+    protected virtual Task BeforeIspAsync() => Task.CompletedTask;
+
+    /// <summary>What a lab started beside the daemons, stopped before the namespaces go.</summary>
+    protected virtual Task StopExtrasAsync() => Task.CompletedTask;
 
     /// <summary>Starts the ISP gateway's daemon; <paramref name="wipe"/> forgets every mapping it held.</summary>
     public async Task StartIspAsync(bool wipe = false)
@@ -245,6 +252,7 @@ public class ChainLab : IAsyncLifetime
         Gateway?.Dispose();
         await StopIspAsync();
         _miniupnpd?.Dispose();
+        await StopExtrasAsync();
         await Shell.RunAsync("bash", [Repository.LabScript, "down", Prefix]);
         if (Directory.Exists(Work))
         {
@@ -277,4 +285,67 @@ public sealed class ChainOffLab : ChainLab
     protected override string GatewayConfig => """{ "upstream": { "mode": "off" } }""";
 
     protected override bool Carries => false;
+}
+
+/// <summary>
+/// The chain where the WAN's DHCP lease names the ISP's PCP server (RFC 7291 option 158): the ISP's second address
+/// 100.64.0.5, not its default gateway. dnsmasq serves DHCP on the ISP side; ISC dhclient on the gateway's WAN asks
+/// for option 158 and keeps it in its lease file (its script does nothing: the WAN keeps its address).
+/// </summary>
+public sealed class ChainDhcpLab : ChainLab
+{
+    public static readonly IPAddress PcpServer = IPAddress.Parse("100.64.0.5");
+
+    private string DhclientLeases => Path.Combine(Work, "dhclient.wan0.leases");
+
+    protected override string GatewayConfig => $$"""{ "upstream": { "dhcpLeases": [ "{{DhclientLeases}}" ] } }""";
+
+    protected override async Task BeforeIspAsync()
+    {
+        await Shell.CheckedAsync(Isp, "ip", "addr", "add", PcpServer + "/24", "dev", "isp0");
+        string mac = (await Shell.CheckedAsync(Gw, "cat", "/sys/class/net/wan0/address")).Output.Trim();
+        string dnsmasq = Path.Combine(Work, "dnsmasq.conf");
+        await File.WriteAllTextAsync(dnsmasq, $"""
+            port=0
+            interface=isp0
+            bind-interfaces
+            no-ping
+            dhcp-range=100.64.0.0,static,255.255.255.0,1h
+            dhcp-host={mac},{GatewayWan}
+            dhcp-option=3,{IspGateway}
+            dhcp-option=158,04:{string.Join(':', PcpServer.GetAddressBytes().Select(b => b.ToString("x2", CultureInfo.InvariantCulture)))}
+            dhcp-leasefile={Path.Combine(Work, "dnsmasq.leases")}
+            pid-file={Path.Combine(Work, "dnsmasq.pid")}
+
+            """);
+        await Shell.CheckedAsync(Isp, "dnsmasq", "-C", dnsmasq);
+
+        string noop = Path.Combine(Work, "dhclient-script");
+        await File.WriteAllTextAsync(noop, "#!/bin/sh\nexit 0\n");
+        File.SetUnixFileMode(noop, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        string config = Path.Combine(Work, "dhclient.conf");
+        await File.WriteAllTextAsync(config, "option pcp-server code 158 = string;\nalso request pcp-server;\n");
+        await Shell.CheckedAsync(Gw, "dhclient", "-1", "-cf", config, "-sf", noop, "-lf", DhclientLeases, "-pf", Path.Combine(Work, "dhclient.pid"), "wan0");
+    }
+
+    protected override async Task StopExtrasAsync()
+    {
+        foreach (string pidFile in (string[])["dhclient.pid", "dnsmasq.pid"])
+        {
+            string path = Path.Combine(Work, pidFile);
+            if (File.Exists(path) && int.TryParse((await File.ReadAllTextAsync(path)).Trim(), out int pid))
+            {
+                try
+                {
+                    using var process = Process.GetProcessById(pid);
+                    process.Kill();
+                    await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                }
+                catch (ArgumentException)
+                {
+                    // gone already
+                }
+            }
+        }
+    }
 }
