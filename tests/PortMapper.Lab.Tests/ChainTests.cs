@@ -161,7 +161,7 @@ public sealed class ChainTests(ChainLab lab) : ChainTestsBase<ChainLab>(lab), IC
     }
 
     [Fact]
-    public async Task UpstreamGivesAnotherPort_NatPmpClientToldIt_UpnpRefusedAsConflict()
+    public async Task UpstreamGivesAnotherPort_NatPmpClientToldIt_PcpPreferFailureAndUpnpRefused()
     {
         // NAT-PMP names the mapping by its internal port: the client is told the port the Internet really uses.
         using TcpListener service = GatewayLab.ServeTcp(Lab.Lan1, 8099, "chain-other-port");
@@ -173,16 +173,28 @@ public sealed class ChainTests(ChainLab lab) : ChainTestsBase<ChainLab>(lab), IC
         Assert.Equal("chain-other-port", await GatewayLab.TryTcpAsync(Lab.Inet, Lab.Public, port));
         await Lab.NatPmpcAsync("-a", "8099", "8099", "tcp", "0");
 
+        // PCP with PREFER_FAILURE (RFC 6887 §13.2): the port asked for or nothing, through the upstream too.
+        PcpAnswer? exact = await GatewayLab.PcpAsync(Lab.Lan1, GatewayLab.Lan1Address, GatewayLab.GatewayLan,
+            PcpMessage.Map(GatewayLab.Lan1Address, PcpMessage.Tcp, 8099, 8099, 600, PcpMessage.NewNonce(), PcpMessage.PreferFailure()), TimeSpan.FromSeconds(6));
+        Assert.Equal((byte?)PcpAnswer.CannotProvideExternal, exact?.Result);
+        await WaitForNoLocalLeaseAsync(8099);
+
         // IGD names it by its external port: one the Internet would see under another cannot be granted (718).
         ProcessResult add = await Shell.InNamespaceAsync(Lab.Lan1, "upnpc", "-u", "http://192.168.77.1:5000/rootDesc.xml",
             "-a", "192.168.77.10", "8099", "8099", "UDP", "600");
         Assert.Contains("718", add.Output, StringComparison.Ordinal);
+        await WaitForNoLocalLeaseAsync(8099);
+    }
+
+    /// <summary>A refused request's local lease is revoked right after the answer.</summary>
+    private async Task WaitForNoLocalLeaseAsync(int port)
+    {
         ProcessResult leases;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         do
         {
-            // The local lease is revoked right after the answer.
-            leases = await Shell.InNamespaceAsync(Lab.Gw, Repository.DaemonPath, "leases", "--state-dir", Lab.Gateway!.StateDirectory, "--port", "8099");
+            leases = await Shell.InNamespaceAsync(Lab.Gw, Repository.DaemonPath, "leases", "--state-dir", Lab.Gateway!.StateDirectory, "--port",
+                port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
         while (!leases.Output.Contains("0 lease(s)", StringComparison.Ordinal) && clock.Elapsed < TimeSpan.FromSeconds(3));
         Assert.Contains("0 lease(s)", leases.Output, StringComparison.Ordinal);

@@ -160,7 +160,7 @@ public sealed partial class MappingEngine
             if (work.Reply is not null && _upstream is { Active: true } && work.Outcome.Status == MappingStatus.Granted && GrantedLease(work) is { } granted)
             {
                 // Carried through to the upstream gateway: the client hears once the upstream has answered.
-                _upstream.Reply(granted.Id, granted.Added, work.Outcome, work.Reply);
+                _upstream.Reply(granted.Id, granted.Added, work.Command.PreferFailure, work.Outcome, work.Reply);
             }
             else
             {

@@ -137,8 +137,10 @@ public sealed partial class UpstreamService : BackgroundService
     /// Answers a LAN request once the upstream has answered for its lease: with the upstream's port and a lifetime
     /// no longer than the upstream's; or, when the upstream refused or was silent and <c>upstream.required</c> holds,
     /// with the refusal (a lease the request added is revoked). A lease that is not carried is answered at once.
+    /// <paramref name="exactPort"/>: the client asked for its port or nothing (PCP PREFER_FAILURE, RFC 6887 §13.2), so
+    /// an upstream that assigns another is a refusal (RFC 7648: the proxy keeps the client's semantics).
     /// </summary>
-    internal void Reply(long leaseId, bool added, MappingOutcome outcome, Action<MappingOutcome> reply)
+    internal void Reply(long leaseId, bool added, bool exactPort, MappingOutcome outcome, Action<MappingOutcome> reply)
     {
         Task<UpstreamReply>? running;
         UpstreamEntry? entry;
@@ -153,7 +155,7 @@ public sealed partial class UpstreamService : BackgroundService
             return;
         }
 
-        _ = running.ContinueWith(t => Complete(entry, added, outcome, reply, t.Result), CancellationToken.None,
+        _ = running.ContinueWith(t => Complete(entry, added, exactPort, outcome, reply, t.Result), CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously | TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
     }
 
@@ -166,11 +168,12 @@ public sealed partial class UpstreamService : BackgroundService
         }
     }
 
-    private void Complete(UpstreamEntry entry, bool added, MappingOutcome outcome, Action<MappingOutcome> reply, UpstreamReply answer)
+    private void Complete(UpstreamEntry entry, bool added, bool exactPort, MappingOutcome outcome, Action<MappingOutcome> reply, UpstreamReply answer)
     {
-        if (answer.Success && entry.Origin == MappingOrigin.Upnp && answer.ExternalPort != entry.Port)
+        if (answer.Success && (exactPort || entry.Origin == MappingOrigin.Upnp) && answer.ExternalPort != entry.Port)
         {
-            // IGD names a mapping by its external port: one the Internet sees under another port cannot be managed.
+            // IGD names a mapping by its external port: one the Internet sees under another port cannot be managed;
+            // a PCP client with PREFER_FAILURE wants its port or nothing.
             answer = answer with { Status = MappingStatus.CannotProvideExternal, Detail = $"upstream assigned port {answer.ExternalPort}" };
             entry.Failure = answer.Detail;
             Fail(entry, added, outcome, reply, answer, force: true);
