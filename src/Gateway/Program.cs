@@ -215,6 +215,8 @@ public static class Program
 
     private static async Task<int> RunAsync((GatewaySettings Settings, List<string> Errors) input, SettingsSource reload, CancellationToken cancellationToken)
     {
+        // Before anything of this run commits to nftables (the helper probe below does): is the ruleset as the last run left it?
+        uint? generation = KernelBackend.Netlink.NftablesGeneration.Read();
         var inventory = new SystemNetworkInventory();
         GatewayOptions? options = GatewayConfiguration.Resolve(input.Settings, inventory, input.Errors);
         if (options is null || input.Errors.Count > 0)
@@ -223,6 +225,7 @@ public static class Program
             return BadConfiguration;
         }
 
+        options = options with { KernelGenerationAtStart = generation };
         if (options.Settings.RtspHelper)
         {
             options = options with { KernelHasRtspHelper = KernelBackend.Nftables.NftablesBackend.KernelHasHelper("rtsp") };

@@ -37,6 +37,44 @@ public class RestartAndReconcileTests : IClassFixture<GatewayLab>
     }
 
     [Fact]
+    public async Task CleanRestart_TakesTheTableOverAsLeft_UnlessTheRulesetChangedMeanwhile()
+    {
+        using TcpListener service = GatewayLab.ServeTcp(_lab.Lan1, 6150, "taken-over");
+        Assert.Equal(6150, (await _lab.NatPmpcAsync(_lab.Lan1, 6150, 6150, "tcp", 3600)).PublicPort);
+
+        // Nothing touched the ruleset while stopped: the table is taken over, not rebuilt, and works as before.
+        await _lab.Daemon!.StopAsync();
+        await _lab.Daemon.StartAsync();
+        Assert.Contains("kernel table taken over as left", _lab.Daemon.Log, StringComparison.Ordinal);
+        Assert.Contains("tcp . 6150 ", await _lab.KernelTableAsync(), StringComparison.Ordinal);
+        Assert.Equal("taken-over", await GatewayLab.TryTcpAsync(_lab.Wan, GatewayLab.External, 6150));
+        Assert.Equal(6151, (await _lab.NatPmpcAsync(_lab.Lan1, 6151, 6151, "udp", 3600)).PublicPort);
+        Assert.Contains("udp . 6151 ", await _lab.KernelTableAsync(), StringComparison.Ordinal);
+        await _lab.NatPmpcAsync(_lab.Lan1, 6151, 6151, "udp", 0);
+        Assert.DoesNotContain("udp . 6151 ", await _lab.KernelTableAsync(), StringComparison.Ordinal);
+
+        // Another program committed to the ruleset while stopped (our table untouched): rebuilt all the same.
+        await _lab.Daemon.StopAsync();
+        await Shell.CheckedAsync(_lab.Gw, "nft", "add", "table", "inet", "someone_else");
+        await Shell.CheckedAsync(_lab.Gw, "nft", "delete", "table", "inet", "someone_else");
+        await _lab.Daemon.StartAsync();
+        Assert.Contains("the ruleset changed since the stop", _lab.Daemon.Log, StringComparison.Ordinal);
+        Assert.Contains("kernel table rebuilt", _lab.Daemon.Log, StringComparison.Ordinal);
+        Assert.Contains("tcp . 6150 ", await _lab.KernelTableAsync(), StringComparison.Ordinal);
+
+        // A flush while stopped, and a crash (no stamp left): the table is rebuilt with the lease.
+        await _lab.Daemon.StopAsync();
+        await Shell.CheckedAsync(_lab.Gw, "nft", "flush", "ruleset");
+        await _lab.Daemon.StartAsync();
+        Assert.Contains("kernel table rebuilt", _lab.Daemon.Log, StringComparison.Ordinal);
+        Assert.Equal("taken-over", await GatewayLab.TryTcpAsync(_lab.Wan, GatewayLab.External, 6150));
+        await _lab.Daemon.KillAsync();
+        await _lab.Daemon.StartAsync();
+        Assert.Contains("kernel table rebuilt", _lab.Daemon.Log, StringComparison.Ordinal);
+        Assert.Contains("tcp . 6150 ", await _lab.KernelTableAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Kill9_RightAfterAcknowledgements_LosesNoLease()
     {
         var ports = Enumerable.Range(6200, 20).ToList();

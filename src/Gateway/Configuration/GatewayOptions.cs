@@ -16,6 +16,9 @@ public sealed record GatewayOptions(
     /// <summary>Whether the running kernel has an <c>rtsp</c> conntrack helper; found out once at start (see <see cref="KernelBackend.Nftables.NftablesBackend.KernelHasHelper"/>).</summary>
     public bool KernelHasRtspHelper { get; init; }
 
+    /// <summary>The nftables ruleset generation read first thing at start, before the daemon commits anything (a restart adopts its table when it matches the stop's).</summary>
+    public uint? KernelGenerationAtStart { get; init; }
+
     public RtspHelperMode RtspHelper => !Settings.RtspHelper || Settings.RtspPorts.Count == 0 ? RtspHelperMode.Off
         : KernelHasRtspHelper ? RtspHelperMode.Kernel : RtspHelperMode.Observer;
 

@@ -31,6 +31,22 @@ public sealed class KernelSync
         _logger = logger;
     }
 
+    /// <summary>What identifies the kernel's state as the daemon leaves it; null when the backend cannot tell.</summary>
+    public string? Stamp(IPAddress? external) => _kernel.Stamp(external);
+
+    /// <summary>Takes over the table a previous run left (see <see cref="IFirewallBackend.Adopt"/>) with exactly the live leases; else why not.</summary>
+    public string? Adopt(uint? generationAtStart, string stamp, IReadOnlyCollection<Lease> leases, IPAddress? external, DateTimeOffset now)
+    {
+        long started = Stopwatch.GetTimestamp();
+        string? refusal = _kernel.Adopt(generationAtStart, stamp, external, [.. leases.Where(l => l.IsLive(now)).Select(l => ToMapping(l, now))]);
+        if (refusal is null)
+        {
+            _metrics.KernelOperation("adopt", Stopwatch.GetElapsedTime(started));
+        }
+
+        return refusal;
+    }
+
     /// <summary>Whether the daemon's table and rules are all there (false after a firewall reload).</summary>
     public bool IsIntact() => _kernel.IsIntact();
 

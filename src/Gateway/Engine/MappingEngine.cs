@@ -199,7 +199,12 @@ public sealed partial class MappingEngine : BackgroundService
         Log.Interfaces(_logger, _options.WanInterface, string.Join(", ", _options.LanInterfaces.Select(l => l.Name)), _options.Settings.FirewallMode.ToString().ToLowerInvariant(), _options.Settings.TableName);
         ReportExternalAddress(external);
         long tabled = Stopwatch.GetTimestamp();
-        Rebuild(now);
+        bool adopted = TryAdopt(stored.Leases, restoredAll: restored + expired == stored.Leases.Count, now);
+        if (!adopted)
+        {
+            Rebuild(now);
+        }
+
         long programmed = Stopwatch.GetTimestamp();
         restored -= _changes.Count;
         _changes.Clear();
@@ -211,7 +216,7 @@ public sealed partial class MappingEngine : BackgroundService
         }
 
         Log.StartPhases(_logger, Stopwatch.GetElapsedTime(started, loaded).TotalMilliseconds, Stopwatch.GetElapsedTime(loaded, tabled).TotalMilliseconds,
-            Stopwatch.GetElapsedTime(tabled, programmed).TotalMilliseconds, Stopwatch.GetElapsedTime(programmed).TotalMilliseconds);
+            adopted ? "taken over as left" : "rebuilt", Stopwatch.GetElapsedTime(tabled, programmed).TotalMilliseconds, Stopwatch.GetElapsedTime(programmed).TotalMilliseconds);
 
         if (!_state.Current.KernelInSync)
         {
@@ -231,6 +236,45 @@ public sealed partial class MappingEngine : BackgroundService
         // The kernel keeps its entries: forwarding goes on while the daemon restarts, and they expire on time.
         _store.Flush();
         _store.WaitUntilDurable();
+
+        // The next start takes the table over as it is, if nobody touches the ruleset in between.
+        if (_state.Current.KernelInSync && _kernel.Stamp(_state.Current.ExternalAddress) is { } kernel)
+        {
+            try
+            {
+                KernelStamp.Write(_options.Settings.StateDirectory, new KernelStamp(kernel, _state.Current.ExternalAddress, KernelStamp.Digest(LiveLeases())));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log.KernelStampUnwritten(_logger, e.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// At start: takes over the kernel's table as the last clean stop left it, when its stamp says nothing was
+    /// committed to the ruleset since, the external address is the same and the journal holds the very leases the
+    /// table was left with (every one restored). Else false, and the table is rebuilt.
+    /// </summary>
+    private bool TryAdopt(IReadOnlyCollection<Lease> stored, bool restoredAll, DateTimeOffset now)
+    {
+        if (KernelStamp.Take(_options.Settings.StateDirectory) is not { } left)
+        {
+            return false;
+        }
+
+        string? refusal = !restoredAll ? "not every lease was restored"
+            : !Equals(left.External, _state.Current.ExternalAddress) ? "the external address changed"
+            : left.Leases != KernelStamp.Digest(stored) ? "the journal holds other leases than the table was left with"
+            : _kernel.Adopt(_options.KernelGenerationAtStart, left.Kernel, LiveLeases(), _state.Current.ExternalAddress, now);
+        if (refusal is not null)
+        {
+            Log.KernelNotAdopted(_logger, refusal);
+            return false;
+        }
+
+        Settle(KernelSyncResult.InSync, now, rebuilt: true);
+        return true;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -15,8 +15,14 @@ internal static partial class Log
     [LoggerMessage(1000, LogLevel.Information, "Restored {Restored} leases from {StateDirectory} ({Expired} had expired while stopped, {Dropped} dropped); kernel rebuilt in {Milliseconds} ms")]
     public static partial void Restored(ILogger logger, int restored, int expired, int dropped, string stateDirectory, long milliseconds);
 
-    [LoggerMessage(1055, LogLevel.Debug, "Start: journal read in {Journal:F1} ms, table restored in {Table:F1} ms, kernel programmed in {Kernel:F1} ms, journal compacted in {Compaction:F1} ms")]
-    public static partial void StartPhases(ILogger logger, double journal, double table, double kernel, double compaction);
+    [LoggerMessage(1055, LogLevel.Debug, "Start: journal read in {Journal:F1} ms, table restored in {Table:F1} ms, kernel table {Kernel} in {KernelMs:F1} ms, journal compacted in {Compaction:F1} ms")]
+    public static partial void StartPhases(ILogger logger, double journal, double table, string kernel, double kernelMs, double compaction);
+
+    [LoggerMessage(1056, LogLevel.Debug, "Start: the kernel's table is rebuilt, not taken over as the last stop left it: {Reason}")]
+    public static partial void KernelNotAdopted(ILogger logger, string reason);
+
+    [LoggerMessage(1057, LogLevel.Debug, "Stop: the kernel's stamp for the next start was not written ({Error}); that start rebuilds the table")]
+    public static partial void KernelStampUnwritten(ILogger logger, string error);
 
     [LoggerMessage(1001, LogLevel.Warning, "The lease journal ended in {Bytes} bytes of an interrupted write; they were discarded")]
     public static partial void TornJournal(ILogger logger, long bytes);

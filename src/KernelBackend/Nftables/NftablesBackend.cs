@@ -40,14 +40,7 @@ public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IOpenNat
         lock (_lock)
         {
             DateTimeOffset now = _time.GetUtcNow();
-            _forwards.Clear();
-            _outbound.Clear();
-            foreach (PortMapping m in mappings)
-            {
-                _forwards.Attach(m.Id, NftablesRuleset.ForwardKeys(m), now + m.Timeout);
-                AttachOutbound(m, externalAddress, now);
-            }
-
+            AttachAll(externalAddress, mappings, now);
             var build = new StringBuilder(NftablesRuleset.Build(_options, externalAddress, mappings, _forwards.Entries(now), _outbound.Entries(now), LiveMedia(now)));
             NftablesRuleset.AppendOpenNatDevices(build, _options.TableName, _openNatMacs, _openNatAddresses);
             string text = NftablesRuleset.MergeElements(build.ToString());
@@ -70,6 +63,107 @@ public sealed class NftablesBackend : IFirewallBackend, IMediaFirewall, IOpenNat
 
         // Parsing a large batch makes libnftables allocate tens of MB that glibc would otherwise keep.
         NativeMemory.Trim();
+    }
+
+    /// <summary>
+    /// The boot, the network namespace, the nftables generation (<paramref name="generation"/>, else read now) and a
+    /// hash of the table's shape for these options and this external address: equal stamps at a stop and at the
+    /// next start mean nobody committed anything to the ruleset in between, so the table is as the daemon left it.
+    /// </summary>
+    public string? Stamp(IPAddress? externalAddress) => Stamp(externalAddress, null);
+
+    private string? Stamp(IPAddress? externalAddress, uint? generation)
+    {
+        uint? current = generation ?? NftablesGeneration.Read();
+        string? boot = ReadTrimmed("/proc/sys/kernel/random/boot_id");
+        string? netns = null;
+        try
+        {
+            netns = new FileInfo("/proc/self/ns/net").LinkTarget; // "net:[inode]"
+        }
+        catch (IOException)
+        {
+        }
+
+        if (current is null || boot is null || netns is null)
+        {
+            return null;
+        }
+
+        byte[] shape = System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(NftablesRuleset.Build(_options, externalAddress, [], [])));
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{boot} {netns} {current} {Convert.ToHexString(shape)}");
+    }
+
+    /// <summary>
+    /// Takes over the table the previous run left when its stamp still holds and its sentinel is there: the
+    /// mappings' entries are in the kernel already (each with the timeout it was given), so only the daemon's own
+    /// record of them is made, and one small transaction empties the media sets (their RTSP sessions did not survive
+    /// the restart) and puts the Open NAT devices in, as a rebuild would.
+    /// </summary>
+    public string? Adopt(uint? generationAtStart, string stamp, IPAddress? externalAddress, IReadOnlyCollection<PortMapping> mappings)
+    {
+        string? current = generationAtStart is null ? null : Stamp(externalAddress, generationAtStart);
+        string[] left = stamp.Split(' '), found = current?.Split(' ') ?? [];
+        string? refusal = found.Length != 4 || left.Length != 4 ? "the kernel's state cannot be told"
+            : left[0] != found[0] ? "the machine was restarted"
+            : left[1] != found[1] ? "another network namespace"
+            : left[2] != found[2] ? $"the ruleset changed since the stop (generation {left[2]}, now {found[2]})"
+            : left[3] != found[3] ? "the table's shape differs (other settings or interfaces)"
+            : !IsIntact() ? "the table or its sentinel is gone"
+            : null;
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        lock (_lock)
+        {
+            DateTimeOffset now = _time.GetUtcNow();
+            AttachAll(externalAddress, mappings, now);
+            _text.Clear();
+            string table = _options.TableName;
+            _text.Append(System.Globalization.CultureInfo.InvariantCulture, $"flush map inet {table} {NftablesRuleset.MediaMap}\n");
+            _text.Append(System.Globalization.CultureInfo.InvariantCulture, $"flush set inet {table} {NftablesRuleset.MediaForwardSet}\n");
+            _text.Append(System.Globalization.CultureInfo.InvariantCulture, $"flush set inet {table} {NftablesRuleset.MediaSet6}\n");
+
+            NftablesRuleset.AppendOpenNatDevices(_text, table, _openNatMacs, _openNatAddresses);
+            if (!_session.TryRun(_text.ToString(), out string error))
+            {
+                _forwards.Clear();
+                _outbound.Clear();
+                return "the kernel refused: " + error.Trim();
+            }
+
+            _forwards.CommitKernelState(now);
+            _outbound.CommitKernelState(now);
+            _media.Clear();
+            _externalAddress = externalAddress;
+            _built = true;
+            return null;
+        }
+    }
+
+    private void AttachAll(IPAddress? externalAddress, IReadOnlyCollection<PortMapping> mappings, DateTimeOffset now)
+    {
+        _forwards.Clear();
+        _outbound.Clear();
+        foreach (PortMapping m in mappings)
+        {
+            _forwards.Attach(m.Id, NftablesRuleset.ForwardKeys(m), now + m.Timeout);
+            AttachOutbound(m, externalAddress, now);
+        }
+    }
+
+    private static string? ReadTrimmed(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path).Trim();
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     public void Apply(IReadOnlyList<FirewallChange> changes)
