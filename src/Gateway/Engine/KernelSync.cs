@@ -38,7 +38,7 @@ public sealed class KernelSync
     public string? Adopt(uint? generationAtStart, string stamp, IReadOnlyCollection<Lease> leases, IPAddress? external, DateTimeOffset now)
     {
         long started = Stopwatch.GetTimestamp();
-        string? refusal = _kernel.Adopt(generationAtStart, stamp, external, [.. leases.Where(l => l.IsLive(now)).Select(l => ToMapping(l, now))]);
+        string? refusal = _kernel.Adopt(generationAtStart, stamp, external, LiveMappings(leases, now));
         if (refusal is null)
         {
             _metrics.KernelOperation("adopt", Stopwatch.GetElapsedTime(started));
@@ -95,7 +95,7 @@ public sealed class KernelSync
     /// <summary>Makes the kernel hold exactly these leases (those live at <paramref name="now"/>), leaving out any it refuses.</summary>
     public KernelSyncResult Rebuild(IReadOnlyCollection<Lease> leases, IPAddress? external, DateTimeOffset now)
     {
-        List<PortMapping> mappings = [.. leases.Where(l => l.IsLive(now)).Select(l => ToMapping(l, now))];
+        List<PortMapping> mappings = LiveMappings(leases, now);
         long started = Stopwatch.GetTimestamp();
         try
         {
@@ -149,6 +149,8 @@ public sealed class KernelSync
             AddBack(mappings[half..], refused);
         }
     }
+
+    private static List<PortMapping> LiveMappings(IReadOnlyCollection<Lease> leases, DateTimeOffset now) => [.. leases.Where(l => l.IsLive(now)).Select(l => ToMapping(l, now))];
 
     public static PortMapping ToMapping(Lease lease, DateTimeOffset now) => new(
         (TransportProtocol)(byte)lease.Protocol,
