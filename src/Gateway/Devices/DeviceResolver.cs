@@ -15,8 +15,13 @@ public sealed class DeviceResolver
 {
     private const int MaxCached = 8192;
     private const int MaxSoliciting = 32;
-    private static readonly TimeSpan s_solicitStep = TimeSpan.FromMilliseconds(5);
-    private const int SolicitSteps = 20;
+
+    /// <summary>
+    /// The waits (ms) between looks at the neighbour entry after asking the kernel to resolve it, about 100 ms in
+    /// all: short at first, since on a LAN the answer takes well under a millisecond (a device's first request waits
+    /// for it), longer for a host that answers slowly or not at all. 0: look again as soon as the thread pool gets to it.
+    /// </summary>
+    private static readonly int[] s_solicitWaits = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 5, 5, 10, 10, 10, 10, 10, 10, 10, 10];
     private static readonly TimeSpan s_keep = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan s_keepUnknown = TimeSpan.FromSeconds(1);
 
@@ -54,9 +59,17 @@ public sealed class DeviceResolver
         try
         {
             _neighbours.Solicit(source, interfaceIndex);
-            for (int i = 0; i < SolicitSteps; i++)
+            foreach (int wait in s_solicitWaits)
             {
-                await Task.Delay(s_solicitStep, _time, cancellationToken).ConfigureAwait(false);
+                if (wait == 0)
+                {
+                    await Task.Yield();
+                }
+                else
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(wait), _time, cancellationToken).ConfigureAwait(false);
+                }
+
                 if (Usable(_neighbours.LinkAddressOf(source, interfaceIndex)) is { } found)
                 {
                     _cache[(Unmapped(source), interfaceIndex)] = (found, _time.GetUtcNow() + s_keep);
