@@ -146,7 +146,7 @@ public class DhcpPcpServersTests
         string[] files = [dhcpcd, dhclient, Path.Combine(dir.Path, "missing")];
         Assert.Equal(IPAddress.Parse("100.64.0.9"), DhcpPcpServers.Read(files, "wan0", s_wan)?.Servers[0]);
         File.SetLastWriteTimeUtc(dhclient, DateTime.UtcNow.AddHours(-2));
-        Assert.Equal((IPAddress.Parse("100.64.0.5"), dhcpcd), DhcpPcpServers.Read(files, "wan0", s_wan) is { } f ? (f.Servers[0], f.File) : default);
+        Assert.Equal((IPAddress.Parse("100.64.0.5"), dhcpcd, DhcpPcpServers.V4Option), DhcpPcpServers.Read(files, "wan0", s_wan) is { } f ? (f.Servers[0], f.File, f.Option) : default);
         Assert.Null(DhcpPcpServers.Read(files, "wan0", IPAddress.Parse("100.64.0.77")));
     }
 

@@ -39,9 +39,9 @@ public static partial class DhcpPcpServers
 
     /// <summary>
     /// The servers named by the newest of <paramref name="files"/> that names any, in the order given (each server's
-    /// addresses in turn), and the file; null when none does.
+    /// addresses in turn), the file, and the option they came in (158 or 86); null when none does.
     /// </summary>
-    public static (IReadOnlyList<IPAddress> Servers, string File)? Read(IEnumerable<string> files, string wanInterface, IPAddress wanAddress, string dhclientConfig = "/etc/dhcp/dhclient.conf")
+    public static (IReadOnlyList<IPAddress> Servers, string File, ushort Option)? Read(IEnumerable<string> files, string wanInterface, IPAddress wanAddress, string dhclientConfig = "/etc/dhcp/dhclient.conf")
     {
         var existing = new List<(string Path, DateTime Written)>();
         foreach (string path in files)
@@ -72,12 +72,12 @@ public static partial class DhcpPcpServers
                 continue;
             }
 
-            IReadOnlyList<IPAddress> servers = IsDhcpV4Message(bytes) ? FromDhcpV4Message(bytes, wanAddress)
-                : path.EndsWith(".lease6", StringComparison.Ordinal) ? FromDhcpV6Message(bytes)
-                : FromDhclientLeases(Encoding.UTF8.GetString(bytes), wanInterface, wanAddress, names.V4, names.V6);
+            (IReadOnlyList<IPAddress> servers, ushort option) = IsDhcpV4Message(bytes) ? (FromDhcpV4Message(bytes, wanAddress), V4Option)
+                : path.EndsWith(".lease6", StringComparison.Ordinal) ? (FromDhcpV6Message(bytes), V6Option)
+                : DhclientServers(Encoding.UTF8.GetString(bytes), wanInterface, wanAddress, names.V4, names.V6);
             if (servers.Count > 0)
             {
-                return (servers, path);
+                return (servers, path, option);
             }
         }
 
@@ -203,7 +203,10 @@ public static partial class DhcpPcpServers
     /// <c>lease6 { }</c> block of the interface, option 86 under <c>dhcp6.unknown-86</c> or <paramref name="v6Name"/>.
     /// Values are written as colon-separated hex bytes, or as a quoted string when every byte is printable.
     /// </summary>
-    public static IReadOnlyList<IPAddress> FromDhclientLeases(string text, string wanInterface, IPAddress wanAddress, string v4Name = "pcp-server", string v6Name = "dhcp6.pcp-server")
+    public static IReadOnlyList<IPAddress> FromDhclientLeases(string text, string wanInterface, IPAddress wanAddress, string v4Name = "pcp-server", string v6Name = "dhcp6.pcp-server") =>
+        DhclientServers(text, wanInterface, wanAddress, v4Name, v6Name).Servers;
+
+    private static (IReadOnlyList<IPAddress> Servers, ushort Option) DhclientServers(string text, string wanInterface, IPAddress wanAddress, string v4Name, string v6Name)
     {
         IReadOnlyList<IPAddress> v4Found = [], v6Found = [];
         foreach ((bool v6, string body) in DhclientBlocks(text))
@@ -241,7 +244,7 @@ public static partial class DhcpPcpServers
             }
         }
 
-        return v4Found.Count > 0 ? v4Found : v6Found;
+        return v4Found.Count > 0 ? (v4Found, V4Option) : (v6Found, V6Option);
     }
 
     /// <summary>The option names dhclient's configuration gives codes 158 and 86 (<c>option NAME code 158 = ...;</c>).</summary>

@@ -75,8 +75,7 @@ public sealed partial class UpstreamService
 
         if (DhcpPcpServers.Read(settings.UpstreamDhcpLeases ?? DhcpPcpServers.DefaultLeaseFiles(_options.WanInterface), _options.WanInterface, wan) is { } dhcp)
         {
-            return (dhcp.Servers, "DHCP option " + (dhcp.File.EndsWith(".lease6", StringComparison.Ordinal) || dhcp.File.Contains("dhclient6", StringComparison.Ordinal)
-                ? DhcpPcpServers.V6Option : DhcpPcpServers.V4Option) + " in " + dhcp.File);
+            return (dhcp.Servers, $"DHCP option {dhcp.Option} in {dhcp.File}");
         }
 
         return DefaultGateway(_options.WanInterface) is { } gateway ? ([gateway], "the default gateway") : ([], "no server");
